@@ -1,0 +1,1 @@
+"""nova-livemig: cost-aware live-migration planning for OpenStack Nova."""

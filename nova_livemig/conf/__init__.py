@@ -1,0 +1,16 @@
+"""Configuration options, one module per option group.
+
+Commands build their own :class:`oslo_config.cfg.ConfigOpts`, call
+:func:`register_opts` on it and pass it down; nothing reads a global.
+"""
+
+from nova_livemig.conf import cost_model
+from nova_livemig.conf import planner
+
+# Each module has register_opts(conf) and list_opts(); add new groups here.
+MODULES = [planner, cost_model]
+
+
+def register_opts(conf):
+    for module in MODULES:
+        module.register_opts(conf)

@@ -1,0 +1,58 @@
+"""Options of the ``[cost_model]`` group: constants a real QEMU shows."""
+
+import dataclasses
+
+from oslo_config import cfg
+
+from nova_livemig import cost
+
+GROUP = cfg.OptGroup('cost_model', title='Cost model constants',
+                     help='Constants of the migration cost models. The '
+                          'defaults are calibrated against real QEMU '
+                          'migrations (see doc/cost-model.md).')
+
+_D = cost.CostParams()
+
+OPTS = [
+    cfg.FloatOpt('goodput_fraction', default=_D.goodput_fraction,
+                 min=0.05, max=1.0,
+                 help='Migration payload rate as a fraction of the free '
+                      'line rate of the path.'),
+    cfg.FloatOpt('switchover_ms', default=_D.switchover_ms, min=0.0,
+                 help='Fixed cost of the switchover (pause, device state, '
+                      'resume), in milliseconds.'),
+    cfg.IntOpt('max_iterations', default=_D.max_iterations, min=1,
+               help='Pre-copy rounds after which a migration is predicted '
+                    'not to converge.'),
+    cfg.FloatOpt('max_data_factor', default=_D.max_data_factor, min=1.0,
+                 help='Bytes sent, as a multiple of guest memory, after '
+                      'which a pre-copy is predicted not to converge.'),
+    cfg.FloatOpt('compress_ratio', default=_D.compress_ratio,
+                 min=0.01, max=1.0,
+                 help='Compressed page bytes as a fraction of raw bytes.'),
+    cfg.FloatOpt('compress_mib_s', default=_D.compress_mib_s, min=1.0,
+                 help='Raw page bytes one migration can compress per '
+                      'second (MiB/s); compression cannot go faster.'),
+    cfg.FloatOpt('postcopy_slowdown', default=_D.postcopy_slowdown,
+                 min=0.0, max=1.0,
+                 help='Mean fraction of guest speed lost while its pages '
+                      'fault over the link during post-copy.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}
+
+
+def params_from(conf):
+    """A :class:`~nova_livemig.cost.CostParams` from the ``[cost_model]``
+    group of ``conf``."""
+    known = {f.name for f in dataclasses.fields(cost.CostParams)}
+    values = {opt.name: conf.cost_model[opt.name] for opt in OPTS
+              if opt.name in known}
+    return cost.CostParams(**values)

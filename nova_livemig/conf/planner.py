@@ -1,0 +1,90 @@
+"""Options of the ``[planner]`` group: how plans are made."""
+
+from oslo_config import cfg
+
+from nova_livemig.conf import cost_model
+from nova_livemig import plan
+
+GROUP = cfg.OptGroup('planner', title='Planner options',
+                     help='How migration plans are made.')
+
+_DEFAULTS = plan.PlanningOptions()
+
+OPTS = [
+    cfg.FloatOpt('max_downtime_ms', default=_DEFAULTS.max_downtime_ms,
+                 min=1.0,
+                 help='Downtime target of every live migration, in '
+                      'milliseconds; the default is Nova\'s '
+                      '``[libvirt] live_migration_downtime``.\n\n'
+                      'Possible values:\n\n'
+                      '* A positive number of milliseconds.\n'),
+    cfg.ListOpt('algorithms', default=list(_DEFAULTS.algorithms),
+                item_type=cfg.types.String(choices=[
+                    'precopy', 'autoconverge', 'compress', 'postcopy',
+                    'hybrid']),
+                help='Migration algorithms a plan may choose from, per VM.'
+                     '\n\nPossible values:\n\n'
+                     '* Any of precopy, autoconverge, compress, postcopy, '
+                     'hybrid.\n\nRelated options:\n\n'
+                     '* ``allow_postcopy`` and ``allow_throttle`` remove '
+                     'algorithms from this list.\n'),
+    cfg.BoolOpt('allow_postcopy', default=True,
+                help='Allow algorithms that switch to post-copy (postcopy, '
+                     'hybrid). A link failure during post-copy loses the '
+                     'VM; disable where that risk is not acceptable.\n\n'
+                     'Related options:\n\n* ``algorithms``\n'),
+    cfg.BoolOpt('allow_throttle', default=True,
+                help='Allow auto-converge, which slows the guest\'s vCPUs '
+                     'down until the migration converges.\n\n'
+                     'Related options:\n\n* ``algorithms``\n'),
+    cfg.FloatOpt('dirty_rate_rel_err', default=_DEFAULTS.dirty_rate_rel_err,
+                 min=0.0, max=1.0,
+                 help='Relative error assumed on a measured dirty rate that '
+                      'comes without its own spread. The algorithm chosen '
+                      'for a VM must meet the downtime target at the upper '
+                      'end of that error.\n\nPossible values:\n\n'
+                      '* A fraction from 0 to 1.\n'),
+    cfg.FloatOpt('cpu_target_util', default=_DEFAULTS.cpu_target_util,
+                 min=0.05, max=1.0,
+                 help='Host CPU utilisation (fraction of its physical '
+                      'vcpus busy) that consolidation may fill a host up '
+                      'to, and above which balancing relieves a host.\n\n'
+                      'Possible values:\n\n* A fraction from 0.05 to 1.\n'),
+    cfg.IntOpt('max_outgoing_per_host',
+               default=_DEFAULTS.max_outgoing_per_host, min=1,
+               help='Concurrent live migrations out of one host.\n\n'
+                    'Related options:\n\n* ``max_incoming_per_host``\n'),
+    cfg.IntOpt('max_incoming_per_host',
+               default=_DEFAULTS.max_incoming_per_host, min=1,
+               help='Concurrent live migrations into one host.\n\n'
+                    'Related options:\n\n* ``max_outgoing_per_host``\n'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}
+
+
+POSTCOPY_ALGORITHMS = ('postcopy', 'hybrid')
+THROTTLE_ALGORITHMS = ('autoconverge',)
+
+
+def options_from(conf):
+    """A :class:`~nova_livemig.plan.PlanningOptions` from ``conf``."""
+    group = conf.planner
+    algorithms = [a for a in group.algorithms
+                  if (group.allow_postcopy or a not in POSTCOPY_ALGORITHMS)
+                  and (group.allow_throttle or a not in THROTTLE_ALGORITHMS)]
+    return plan.PlanningOptions(
+        max_downtime_ms=group.max_downtime_ms,
+        algorithms=tuple(algorithms),
+        dirty_rate_rel_err=group.dirty_rate_rel_err,
+        cpu_target_util=group.cpu_target_util,
+        params=cost_model.params_from(conf),
+        max_outgoing_per_host=group.max_outgoing_per_host,
+        max_incoming_per_host=group.max_incoming_per_host)
