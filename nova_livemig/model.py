@@ -417,24 +417,54 @@ def _network(chk, network, hosts):
 
 
 def _check_connected(chk, hosts, switches, links):
+    """Every host must reach every other host over links, through switches
+    only: hosts do not forward migration traffic (see graph.py).
+
+    Switches joined by links form fabrics. Two hosts are connected when
+    they touch the same fabric or share a direct link. The fabric most
+    hosts touch is the cluster's; a host off it is an error unless it has a
+    direct link to every other host (a two-host lab, say).
+    """
     if len(hosts) < 2:
         return
-    adjacency = {n: [] for n in list(hosts) + list(switches)}
+    parent = {s: s for s in switches}
+
+    def root(node):
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    direct = {h: set() for h in hosts}
+    touches = {h: set() for h in hosts}
     for link in links:
-        adjacency[link.a].append(link.b)
-        adjacency[link.b].append(link.a)
-    start = next(iter(hosts))
-    seen = {start}
-    stack = [start]
-    while stack:
-        for nxt in adjacency[stack.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    for i, name in enumerate(hosts):
-        if name not in seen:
-            chk.error(f'$.hosts[{i}].name', name,
-                      f'a host with a path of links to {start!r}')
+        a_host, b_host = link.a in hosts, link.b in hosts
+        if not a_host and not b_host:
+            parent[root(link.a)] = root(link.b)
+        elif a_host and b_host:
+            direct[link.a].add(link.b)
+            direct[link.b].add(link.a)
+    for link in links:
+        for end, other in ((link.a, link.b), (link.b, link.a)):
+            if end in hosts and other not in hosts:
+                touches[end].add(root(other))
+    count = {}
+    for fabrics in touches.values():
+        for fabric in fabrics:
+            count[fabric] = count.get(fabric, 0) + 1
+    main = max(count, key=count.get) if count else None
+    names = list(hosts)
+    on_main = [h for h in names if main in touches[h]]
+    for i, name in enumerate(names):
+        if main in touches[name]:
+            continue
+        missing = set(names) - {name} - direct[name]
+        if not missing:
+            continue
+        peer = next(h for h in on_main + names if h in missing)
+        chk.error(f'$.hosts[{i}].name', name,
+                  'a host with a path of links, through switches only, '
+                  f'to every other host (none to {peer!r})')
 
 
 def loads(text):

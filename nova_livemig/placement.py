@@ -117,35 +117,68 @@ class Ranker:
         return (not prediction.meets(self.options.max_downtime_ms),
                 round(prediction.total_s, 6), prediction.bytes_sent)
 
-    def best(self, vm, usage, exclude=(), cpu_target_util=None):
+    def best(self, vm, usage, exclude=(), cpu_target_util=None,
+             require_meets=True):
         """The best destination for one VM given the plan so far.
 
+        Destinations must pass :func:`allowed` and :meth:`Usage.fits` and
+        be reachable over a path with free capacity. They are ranked by
+        :meth:`cost_key` of the predicted migration, then by the memory
+        fill the move leaves, then by CPU utilisation, then by name (so the
+        result does not depend on dict order).
+
+        :param vm: a :class:`nova_livemig.model.Vm`
+        :param usage: the :class:`Usage` of the plan so far
+        :param exclude: host names that may not receive it
+        :param cpu_target_util: if given, a destination must stay under
+            this CPU utilisation
+        :param require_meets: when True (the default), a VM whose best
+            migration is predicted not to meet the downtime target is not
+            placed: a plan does not propose a migration that would fail
         :returns: ``(move, None)`` or ``(None, reason)``
         """
         source = usage.placement[vm.id]
-        src_host = self.snapshot_host(usage, source)
+        src_host = usage.snapshot.hosts[source]
+        src_aggregates = set(src_host.aggregates)
+        exclude = set(exclude)
+        vcpus, memory = usage.vcpus, usage.memory_mib
+        bandwidth = self.graph.bandwidth_gbit_s
         best = None
         rejected = {'capacity': 0, 'rules': 0, 'path': 0}
         for name, host in usage.snapshot.hosts.items():
-            if name in exclude or not allowed(src_host, host):
+            if (name in exclude or host.state != 'up' or name == source
+                    or not src_aggregates.issubset(host.aggregates)):
                 rejected['rules'] += 1
                 continue
-            if not usage.fits(vm, name, cpu_target_util):
+            # Usage.fits, inlined: this loop runs once per host per VM.
+            if (vcpus[name] + vm.vcpus > host.vcpu_capacity
+                    or memory[name] + vm.memory_mib
+                    > host.memory_capacity_mib
+                    or (cpu_target_util is not None
+                        and usage.busy_vcpus[name] + vm.busy_vcpus
+                        > cpu_target_util * host.vcpus)):
                 rejected['capacity'] += 1
                 continue
-            bw = self.graph.bandwidth_gbit_s(source, name)
+            bw = bandwidth(source, name)
             if bw <= 0:
                 rejected['path'] += 1
                 continue
             pred = self.predict(vm, bw)
             key = (self.cost_key(pred),
-                   usage.memory_fill(name) + vm.memory_mib
-                   / host.memory_capacity_mib,
+                   (memory[name] + vm.memory_mib) / host.memory_capacity_mib,
                    usage.cpu_util(name), name)
             if best is None or key < best[0]:
-                best = (key, name)
+                best = (key, name, pred)
         if best is None:
             return None, _reason(vm, rejected)
+        pred = best[2]
+        if require_meets and not pred.meets(self.options.max_downtime_ms):
+            return None, (
+                'no destination where a migration meets the downtime '
+                f'target of {self.options.max_downtime_ms:g} ms (best: '
+                f'{best[1]} with {pred.algorithm}, '
+                + (f'{pred.downtime_ms:.0f} ms downtime)' if pred.converges
+                   else 'does not converge)'))
         return self.move(vm, source, best[1]), None
 
     @staticmethod

@@ -1,0 +1,68 @@
+"""Options of the ``[conductor]`` group: the live model and plan execution."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('conductor', title='Conductor options',
+                     help='How the conductor keeps the live cluster model '
+                          'and executes plans.')
+
+OPTS = [
+    cfg.StrOpt('host', default=None, sample_default='<hostname>',
+               help='Name of this conductor, used as the publisher of its '
+                    'notifications and as the holder of the periodic '
+                    'lease. Default: the host name.'),
+    cfg.IntOpt('report_max_age_s', default=120, min=1,
+               help='Seconds after which an agent\'s last HostReport is '
+                    'stale; the host then counts as down (its VMs stay '
+                    'in the model, it receives no migrations).\n\n'
+                    'Related options:\n\n* the agent\'s report interval '
+                    'must be well below this.\n'),
+    cfg.StrOpt('publish_path',
+               default='/var/lib/nova-livemig/snapshot.json',
+               help='Snapshot v1 JSON file the conductor writes (atomically) '
+                    'from the live model for the Nova weigher; empty '
+                    'disables publishing.\n\nRelated options:\n\n'
+                    '* ``[nova_livemig] snapshot_path`` of nova-scheduler '
+                    'must name the same file.\n'),
+    cfg.StrOpt('topology_file', default=None,
+               help='Snapshot v1 JSON file whose ``network`` section '
+                    '(switches and links) describes the cluster\'s network. '
+                    'Unset: every host hangs off one switch with a link of '
+                    '``default_link_gbit_s``.'),
+    cfg.FloatOpt('default_link_gbit_s', default=10.0, min=0.001,
+                 help='Link speed of a host not described by '
+                      '``topology_file``.'),
+    cfg.StrOpt('executor', default='agent',
+               help='Executor plugin (namespace nova_livemig.executors) '
+                    'that carries out migration steps.\n\nPossible values:'
+                    '\n\n* ``agent``: nova-livemig agents over RPC\n'
+                    '* ``nova``: the Nova API\n'),
+    cfg.FloatOpt('deadline_factor', default=3.0, min=1.0,
+                 help='A step\'s deadline is its predicted duration times '
+                      'this factor plus ``deadline_margin_s``; the agent '
+                      'aborts a migration not done by then.'),
+    cfg.FloatOpt('deadline_margin_s', default=30.0, min=0.0,
+                 help='Seconds added to every step deadline.'),
+    cfg.IntOpt('max_attempts', default=3, min=1,
+               help='Attempts per VM within one plan: a step that fails '
+                    '(destination gone, timeout, abort) is re-planned to '
+                    'another destination until this many have been made; '
+                    'the VM then stays where it is.'),
+    cfg.FloatOpt('job_poll_interval_s', default=10.0, min=0.1,
+                 help='Seconds without news from a running step after '
+                      'which the conductor asks its agent (get_job); this '
+                      'recovers results lost while the message bus was '
+                      'down, and re-attaches steps after a restart.'),
+    cfg.FloatOpt('tick_s', default=0.5, min=0.01,
+                 help='Seconds between two passes of the plan runner when '
+                      'nothing wakes it.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}

@@ -1,0 +1,97 @@
+"""SQLAlchemy models of plans, their steps and leases.
+
+The schema is owned by the alembic scripts in ``migrations/versions``; a
+unit test checks that these models and the scripts agree.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+#: Plan states. ``planned`` plans wait for ``execute``; ``dry-run`` plans
+#: are only recorded.
+PLAN_STATES = ('planned', 'dry-run', 'executing', 'aborting', 'completed',
+               'failed', 'aborted')
+PLAN_DONE = ('dry-run', 'completed', 'failed', 'aborted')
+#: Step states. ``replaced``: failed or never started, and a new step for
+#: the same VM took over; ``skipped``: never started (plan aborted, no
+#: destination left).
+STEP_STATES = ('pending', 'running', 'completed', 'failed', 'aborted',
+               'skipped')
+STEP_DONE = ('completed', 'failed', 'aborted', 'skipped')
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Plan(Base):
+    __tablename__ = 'plans'
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    policy = sa.Column(sa.String(64), nullable=False)
+    state = sa.Column(sa.String(16), nullable=False)
+    origin = sa.Column(sa.String(64), nullable=False, default='api')
+    request = sa.Column(sa.JSON, nullable=False)
+    document = sa.Column(sa.JSON, nullable=False)
+    error = sa.Column(sa.Text, nullable=True)
+    created_at = sa.Column(sa.Float, nullable=False)
+    updated_at = sa.Column(sa.Float, nullable=False)
+    started_at = sa.Column(sa.Float, nullable=True)
+    finished_at = sa.Column(sa.Float, nullable=True)
+
+    steps = orm.relationship('Step', back_populates='plan',
+                             order_by='Step.seq',
+                             cascade='all, delete-orphan')
+
+
+class Step(Base):
+    __tablename__ = 'steps'
+    __table_args__ = (
+        sa.Index('ix_steps_plan_id_seq', 'plan_id', 'seq'),
+        sa.Index('ix_steps_state', 'state'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    plan_id = sa.Column(sa.String(36), sa.ForeignKey('plans.id'),
+                        nullable=False)
+    seq = sa.Column(sa.Integer, nullable=False)
+    attempt = sa.Column(sa.Integer, nullable=False, default=1)
+    replaces = sa.Column(sa.String(36), nullable=True)
+    vm = sa.Column(sa.String(255), nullable=False)
+    source = sa.Column(sa.String(255), nullable=False)
+    destination = sa.Column(sa.String(255), nullable=False)
+    algorithm = sa.Column(sa.String(32), nullable=False)
+    predicted = sa.Column(sa.JSON, nullable=False)
+    planned_start_s = sa.Column(sa.Float, nullable=False, default=0.0)
+    planned_end_s = sa.Column(sa.Float, nullable=False, default=0.0)
+    state = sa.Column(sa.String(16), nullable=False)
+    host = sa.Column(sa.String(255), nullable=True)
+    deadline_s = sa.Column(sa.Float, nullable=True)
+    started_at = sa.Column(sa.Float, nullable=True)
+    finished_at = sa.Column(sa.Float, nullable=True)
+    last_news_at = sa.Column(sa.Float, nullable=True)
+    progress = sa.Column(sa.JSON, nullable=True)
+    result = sa.Column(sa.JSON, nullable=True)
+    error = sa.Column(sa.Text, nullable=True)
+
+    plan = orm.relationship('Plan', back_populates='steps')
+
+
+class Lease(Base):
+    """A named lease: one holder until ``expires_at`` (epoch s)."""
+    __tablename__ = 'leases'
+
+    name = sa.Column(sa.String(64), primary_key=True)
+    holder = sa.Column(sa.String(255), nullable=False)
+    expires_at = sa.Column(sa.Float, nullable=False)
+
+
+class PeriodicRun(Base):
+    """The last time each scheduled policy fired, so that a restarted or
+    new lease holder neither repeats nor skips a run."""
+    __tablename__ = 'periodic_runs'
+
+    policy = sa.Column(sa.String(64), primary_key=True)
+    cron = sa.Column(sa.String(255), nullable=False)
+    last_run_at = sa.Column(sa.Float, nullable=False)
+    last_plan_id = sa.Column(sa.String(36), nullable=True)

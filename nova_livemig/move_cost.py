@@ -1,0 +1,139 @@
+"""What moving a running VM to each host would cost, read from a snapshot file.
+
+The pure half of the Nova weigher (:mod:`nova_livemig.weigher`), kept apart so
+that it tests without nova. The nova-livemig conductor publishes a snapshot v1
+JSON file; :class:`CostTable` parses it once, keeps it while the file is
+unchanged (same inode, mtime and size: publish by writing a new file and
+renaming it over the old one) and answers "how many seconds would migrating
+VM ``x`` from the host the snapshot puts it on to host ``h`` take", with the
+algorithm a plan would choose (:func:`nova_livemig.choice.choose`) over the
+widest path (:class:`nova_livemig.graph.LinkGraph`).
+
+The contract of :meth:`CostTable.cost_s`:
+
+* ``None`` (no opinion) when the file is missing, unreadable, invalid or older
+  than ``max_age_s``, when it does not list the VM, or when no cost model
+  plugin is installed;
+* ``0.0`` for the VM's own host;
+* otherwise the predicted total time, where a destination whose prediction
+  misses the downtime target counts after every one that meets it, and a host
+  the snapshot does not know, or that has no path or no finite prediction,
+  counts as the costliest known destination.
+"""
+
+import logging
+import math
+import os
+import time
+
+from nova_livemig import choice
+from nova_livemig import exception
+from nova_livemig import graph
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import plugins
+
+LOG = logging.getLogger(__name__)
+
+
+def load_algorithms(names):
+    """``{name: Algorithm}`` for the installed algorithms among ``names``."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = plugins.load(plugins.ALGORITHMS, name)
+        except exception.PluginLoadError as err:
+            LOG.warning('migration cost: skipping algorithm: %s', err)
+    return found
+
+
+class CostTable:
+    """Migration costs from a published snapshot file, cached per file.
+
+    :param path: the snapshot v1 JSON file
+    :param max_age_s: a file last changed longer ago than this is stale
+    :param options: a :class:`nova_livemig.plan.PlanningOptions`
+    :param algorithms: ``{name: Algorithm}``; by default the installed
+        plugins named in ``options.algorithms``, loaded on first use
+    :param clock: returns the current time in seconds since the epoch
+    """
+
+    def __init__(self, path, max_age_s, options=None, algorithms=None,
+                 clock=time.time):
+        self.path = path
+        self.max_age_s = max_age_s
+        self.options = options or plan.PlanningOptions()
+        self._algorithms = algorithms
+        self._clock = clock
+        self._file_key = None
+        self._snapshot = None
+        self._graph = None
+        self._costs = {}
+
+    def snapshot(self):
+        """The current snapshot, or None when there is none or it is stale."""
+        try:
+            st = os.stat(self.path)
+        except OSError as err:
+            LOG.debug('migration cost: no snapshot at %s: %s', self.path,
+                      err.strerror)
+            return None
+        age_s = self._clock() - st.st_mtime
+        if age_s > self.max_age_s:
+            LOG.debug('migration cost: snapshot %s is %.0f s old, more than '
+                      '%s s', self.path, age_s, self.max_age_s)
+            return None
+        file_key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if file_key != self._file_key:
+            self._file_key = file_key
+            self._snapshot = self._graph = None
+            self._costs = {}
+            try:
+                self._snapshot = model.load(self.path)
+            except exception.LivemigError as err:
+                LOG.warning('migration cost: ignoring snapshot %s: %s',
+                            self.path, err)
+                return None
+            self._graph = graph.LinkGraph(self._snapshot)
+        return self._snapshot
+
+    def cost_s(self, vm_id, host):
+        """Predicted seconds to migrate ``vm_id`` to ``host``, or None."""
+        snap = self.snapshot()
+        if snap is None or vm_id not in snap.vms:
+            return None
+        if self._algorithms is None:
+            self._algorithms = load_algorithms(self.options.algorithms)
+        if not self._algorithms:
+            return None
+        costs = self._costs.get(vm_id)
+        if costs is None:
+            costs = self._costs[vm_id] = self._costs_for(snap.vms[vm_id])
+        if host in costs:
+            return costs[host]
+        return max(costs.values())
+
+    def _costs_for(self, vm):
+        by_bandwidth = {}
+        meets, misses = {}, {}
+        for name in self._snapshot.hosts:
+            if name == vm.host:
+                continue
+            bw = self._graph.bandwidth_gbit_s(vm.host, name)
+            if bw <= 0:
+                continue
+            if bw not in by_bandwidth:
+                by_bandwidth[bw] = choice.choose(
+                    vm, bw, self.options, self._algorithms)
+            pred = by_bandwidth[bw]
+            if not math.isfinite(pred.total_s):
+                continue
+            if pred.meets(self.options.max_downtime_ms):
+                meets[name] = pred.total_s
+            else:
+                misses[name] = pred.total_s
+        offset = max(meets.values(), default=0.0)
+        costs = dict(meets)
+        costs.update((name, offset + t) for name, t in misses.items())
+        costs[vm.host] = 0.0
+        return costs

@@ -1,0 +1,89 @@
+"""Plans rendered for people: one line per move, then the totals.
+
+Programs read the JSON form (:meth:`nova_livemig.plan.Plan.to_primitive`,
+documented in ``doc/plan-format.md``); this table is for an operator deciding
+whether to run a plan. It is pure: it returns text and prints nothing.
+
+>>> from nova_livemig import cost, plan
+>>> pred = cost.Prediction('precopy', total_s=12.5, downtime_ms=48.0,
+...                        bytes_sent=9 * 1024 ** 3, converges=True)
+>>> p = plan.Plan('single', moves=(plan.Move('vm1', 'a', 'b', 'precopy',
+...     pred),), unplaced=(plan.Unplaced('vm2', 'pinned'),))
+>>> print(render_table(p))
+Plan: single
+VM   SOURCE  ->  DESTINATION  ALGORITHM  TIME s  DOWNTIME ms  SENT GiB  NOTES
+vm1  a       ->  b            precopy      12.5         48.0      9.00
+<BLANKLINE>
+Total: 1 move(s), 12.5 s of migration time (sum), longest downtime 48.0 ms, 9.00 GiB sent
+Unplaced: 1 VM(s)
+  vm2  pinned
+"""
+
+GIB = 1024 ** 3
+
+_HEADER = ('VM', 'SOURCE', '->', 'DESTINATION', 'ALGORITHM', 'TIME s',
+           'DOWNTIME ms', 'SENT GiB', 'NOTES')
+#: columns aligned right (numbers)
+_RIGHT = {5, 6, 7}
+
+
+def _notes(prediction, max_downtime_ms):
+    notes = []
+    if not prediction.converges:
+        notes.append('does not converge')
+    elif (max_downtime_ms is not None
+          and prediction.downtime_ms > max_downtime_ms):
+        notes.append(f'over {max_downtime_ms:g} ms target')
+    notes.extend(prediction.risks)
+    return ', '.join(notes)
+
+
+def _heading(plan):
+    summary = plan.summary or {}
+    parts = [f'Plan: {plan.policy}']
+    drained = summary.get('drained_hosts')
+    if drained is not None:
+        parts.append('draining ' + (', '.join(drained) if drained
+                                    else 'no host (none in maintenance)'))
+    return ', '.join(parts)
+
+
+def render_table(plan, max_downtime_ms=None):
+    """A plan as an aligned text table.
+
+    :param plan: a :class:`nova_livemig.plan.Plan`
+    :param max_downtime_ms: the downtime target, to flag moves over it
+    :returns: the text, without a trailing newline
+    """
+    rows = [_HEADER]
+    for move in plan.moves:
+        pred = move.predicted
+        rows.append((move.vm, move.source, '->', move.destination,
+                     move.algorithm, f'{pred.total_s:.1f}',
+                     f'{pred.downtime_ms:.1f}',
+                     f'{pred.bytes_sent / GIB:.2f}',
+                     _notes(pred, max_downtime_ms)))
+    lines = [_heading(plan)]
+    if plan.moves:
+        widths = [max(len(row[i]) for row in rows)
+                  for i in range(len(_HEADER))]
+        for row in rows:
+            cells = [cell.rjust(w) if i in _RIGHT else cell.ljust(w)
+                     for i, (cell, w) in enumerate(zip(row, widths))]
+            lines.append('  '.join(cells).rstrip())
+    else:
+        lines.append('No moves.')
+    total_s = sum(m.predicted.total_s for m in plan.moves)
+    sent = sum(m.predicted.bytes_sent for m in plan.moves)
+    longest = max((m.predicted.downtime_ms for m in plan.moves),
+                  default=0.0)
+    lines.append('')
+    lines.append(f'Total: {len(plan.moves)} move(s), {total_s:.1f} s of '
+                 f'migration time (sum), longest downtime {longest:.1f} ms, '
+                 f'{sent / GIB:.2f} GiB sent')
+    if plan.unplaced:
+        lines.append(f'Unplaced: {len(plan.unplaced)} VM(s)')
+        width = max(len(u.vm) for u in plan.unplaced)
+        for u in plan.unplaced:
+            lines.append(f'  {u.vm.ljust(width)}  {u.reason}')
+    return '\n'.join(lines)

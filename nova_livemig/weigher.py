@@ -1,0 +1,81 @@
+"""Migration cost weigher: move a running instance where it migrates quickest.
+
+When nova schedules a move of an instance that already runs somewhere (live
+or cold migration, resize, evacuation), this weigher prefers the hosts it
+would migrate to quickest from its current host, as nova-livemig's cost model
+predicts over the widest network path. The raw weight is minus the predicted
+time in seconds; nova normalises it, so before the multiplier the quickest
+host weighs 1 and the slowest 0. Hosts the cost data does not know weigh as
+the slowest.
+
+The data is the snapshot file the nova-livemig conductor publishes
+(``[nova_livemig] snapshot_path``), read once per change of the file, never
+per host. The weigher is neutral (0 for every host) for a boot, whose
+instance the snapshot does not list yet, for a rebuild, and when the file is
+missing, invalid or older than ``[nova_livemig] snapshot_max_age_s``.
+
+Enable it by adding ``nova_livemig.weigher.MigrationCostWeigher`` to
+``[filter_scheduler] weight_classes``. The default multiplier is 1.0; a
+``migration_cost_weight_multiplier`` key in aggregate metadata overrides it.
+"""
+
+from oslo_config import cfg
+
+import nova.conf
+from nova.scheduler import utils
+from nova.scheduler import weights
+
+from nova_livemig import move_cost
+
+GROUP = cfg.OptGroup('nova_livemig', title='nova-livemig scheduler weigher')
+OPTS = [
+    cfg.StrOpt('snapshot_path',
+               default='/var/lib/nova-livemig/snapshot.json',
+               help='Snapshot v1 JSON file the nova-livemig conductor '
+                    'publishes. Related options: snapshot_max_age_s.'),
+    cfg.IntOpt('snapshot_max_age_s', default=600, min=1,
+               help='Seconds after its last change that the snapshot is '
+                    'stale; a stale snapshot makes the weigher neutral.'),
+    cfg.FloatOpt('migration_cost_weight_multiplier', default=1.0,
+                 help='Multiplier of the migration cost weigher. Possible '
+                      'values: a positive number prefers quick moves, 0 '
+                      'disables it, a negative number prefers slow ones.'),
+]
+
+CONF = nova.conf.CONF
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}
+
+
+register_opts(CONF)
+
+
+class MigrationCostWeigher(weights.BaseHostWeigher):
+
+    def __init__(self):
+        self._table = None
+
+    def weight_multiplier(self, host_state):
+        return utils.get_weight_multiplier(
+            host_state, 'migration_cost_weight_multiplier',
+            CONF.nova_livemig.migration_cost_weight_multiplier)
+
+    def _weigh_object(self, host_state, request_spec):
+        """Minus the predicted seconds to move the instance here, or 0."""
+        if utils.request_is_rebuild(request_spec):
+            return 0.0
+        conf = CONF.nova_livemig
+        table = self._table
+        if (table is None or table.path != conf.snapshot_path
+                or table.max_age_s != conf.snapshot_max_age_s):
+            table = self._table = move_cost.CostTable(
+                conf.snapshot_path, conf.snapshot_max_age_s)
+        cost_s = table.cost_s(request_spec.instance_uuid, host_state.host)
+        return 0.0 if cost_s is None else -cost_s
