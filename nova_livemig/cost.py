@@ -8,6 +8,8 @@ what goes in (:class:`MigrationInput`), the constants a real QEMU shows
 
 import dataclasses
 
+from nova_livemig import exception
+
 MIB = 1024 * 1024
 GBIT = 1000 ** 3 / 8  # bytes per second in one Gbit/s
 
@@ -78,6 +80,18 @@ class CostParams:
     compress_mib_s: float = 400.0
     #: post-copy: guest slowdown while pages fault over the link
     postcopy_slowdown: float = 0.5
+    #: longest stretch QEMU sends between two checks of the pending data
+    #: (``ram_save_iterate`` returns after about 50 ms), ms
+    sync_step_ms: float = 50.0
+    #: device and vCPU state sent while the guest is paused, MiB
+    device_state_mib: float = 0.05
+    #: fixed time before the first page is sent (libvirt prepares and
+    #: starts the destination QEMU, the connection is made), s
+    setup_s: float = 1.5
+    #: auto-converge: throttle when the bytes dirtied in a sync period
+    #: exceed this percentage of the bytes sent (QEMU's
+    #: ``throttle-trigger-threshold``)
+    throttle_trigger_pct: float = 50.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +108,8 @@ class Prediction:
     :ivar slowdown: mean fraction of guest speed lost during the migration
     :ivar risks: short words for what can go wrong (``'vm-lost-on-link-
         failure'`` for post-copy)
+    :ivar throttle_pct: the auto-converge CPU throttle when the migration
+        ends (or is given up), percent
     """
     algorithm: str
     total_s: float
@@ -103,6 +119,7 @@ class Prediction:
     iterations: int = 0
     slowdown: float = 0.0
     risks: tuple = ()
+    throttle_pct: float = 0.0
 
     def meets(self, max_downtime_ms):
         """True when it converges within the downtime target."""
@@ -135,3 +152,98 @@ def bytes_per_s(bandwidth_gbit_s, params):
     1144.4
     """
     return bandwidth_gbit_s * GBIT * params.goodput_fraction
+
+
+#: a link failure during post-copy loses the VM (its state is split
+#: between the hosts)
+RISK_VM_LOST = 'vm-lost-on-link-failure'
+#: the choice meets the downtime target at the point estimate of the
+#: dirty rate but not across its error band
+RISK_MAY_NOT_CONVERGE = 'may-not-converge'
+
+
+def check_input(inp):
+    """Reject an input no model can predict from.
+
+    :param inp: a :class:`MigrationInput`
+    :raises InvalidInput: naming the field, its value and what is allowed
+
+    >>> check_input(MigrationInput(1024, 10.0, 0.0))
+    Traceback (most recent call last):
+    ...
+    nova_livemig.exception.InvalidInput: bandwidth_gbit_s: got 0.0; allowed: a positive number
+    """
+    if not inp.bandwidth_gbit_s > 0:
+        raise exception.InvalidInput('bandwidth_gbit_s',
+                                     inp.bandwidth_gbit_s, 'a positive number')
+    if not inp.memory_mib > 0:
+        raise exception.InvalidInput('memory_mib', inp.memory_mib,
+                                     'a positive number')
+    if not inp.dirty_rate_mib_s >= 0:
+        raise exception.InvalidInput('dirty_rate_mib_s',
+                                     inp.dirty_rate_mib_s,
+                                     'a non-negative number')
+    if inp.wws_mib is not None and not inp.wws_mib > 0:
+        raise exception.InvalidInput('wws_mib', inp.wws_mib,
+                                     'a positive number, or None if unknown')
+    if not inp.max_downtime_ms > 0:
+        raise exception.InvalidInput('max_downtime_ms', inp.max_downtime_ms,
+                                     'a positive number')
+
+
+def resident_bytes(inp):
+    """Bytes of non-zero pages: what the first pass really sends.
+
+    :param inp: a :class:`MigrationInput`
+    :returns: bytes
+
+    >>> resident_bytes(MigrationInput(1024, 0.0, 1.0, resident_mib=256)) / MIB
+    256.0
+    """
+    if inp.resident_mib is None:
+        return inp.memory_mib * MIB
+    return min(inp.resident_mib, inp.memory_mib) * MIB
+
+
+def zero_page_bytes(inp, params):
+    """Bytes the zero pages cost on the first pass (a header each).
+
+    :param inp: a :class:`MigrationInput`
+    :param params: a :class:`CostParams`
+    :returns: bytes
+
+    >>> zero_page_bytes(MigrationInput(1024, 0.0, 1.0, resident_mib=24),
+    ...                 CostParams()) / MIB
+    2.0
+    """
+    return (inp.memory_mib * MIB - resident_bytes(inp)) * params.zero_page_cost
+
+
+def working_set_bytes(inp):
+    """Bytes the guest can dirty: its writable working set when known,
+    otherwise all its memory.
+
+    :param inp: a :class:`MigrationInput`
+    :returns: bytes (positive)
+
+    >>> working_set_bytes(MigrationInput(1024, 0.0, 1.0, wws_mib=64)) / MIB
+    64.0
+    """
+    if inp.wws_mib is None:
+        return inp.memory_mib * MIB
+    return min(inp.wws_mib, inp.memory_mib) * MIB
+
+
+def switchover_s(params, rate_bytes_s):
+    """Time the guest is paused beyond its last pages: the fixed
+    switchover cost plus the device state over the link.
+
+    :param params: a :class:`CostParams`
+    :param rate_bytes_s: payload rate on the wire
+    :returns: seconds
+
+    >>> round(switchover_s(CostParams(), 0.05 * MIB / 0.001), 6)
+    0.006
+    """
+    return (params.switchover_ms / 1000.0
+            + params.device_state_mib * MIB / rate_bytes_s)

@@ -26,7 +26,6 @@ cached, so ranking thousands of destinations costs one search per source.
 """
 
 import dataclasses
-import heapq
 
 import networkx as nx
 
@@ -81,46 +80,61 @@ class LinkGraph:
         return dict(self._links)
 
     def _tree(self, source):
-        tree = self._trees.get(source)
-        if tree is not None:
-            return tree
-        if source not in self._graph:
+        """Labels of every node reachable from ``source``.
+
+        ``labels[node]`` lists ``(free_gbit_s, hops, parent, parent_index)``
+        with hops increasing and bandwidth strictly increasing: the Pareto
+        front of (wider, fewer hops). Its last label is the widest path and,
+        among the widest, the one with fewest hops. A plain widest-path
+        Dijkstra cannot keep that tie-break exact: a path that is narrower
+        but shorter to an intermediate node can become the best one further
+        on, once a narrower link evens the widths out. Nodes are settled in
+        breadth-first layers, so the cost is O(diameter x links), a handful
+        of layers in a data-centre fabric.
+        """
+        labels = self._trees.get(source)
+        if labels is not None:
+            return labels
+        nodes = self._graph.nodes
+        if source not in nodes:
             raise exception.NotFound('host', source)
-        # Widest-path Dijkstra: maximise the bottleneck, then minimise hops.
-        best = {source: (float('inf'), 0)}
-        parent = {source: None}
-        heap = [(-float('inf'), 0, source)]
-        done = set()
         adj = self._graph.adj
-        while heap:
-            neg_bw, hops, node = heapq.heappop(heap)
-            if node in done:
-                continue
-            done.add(node)
-            # Switches forward traffic; a host other than the source does not.
-            if node != source and self._graph.nodes[node]['kind'] == 'host':
-                continue
-            for nxt, attrs in adj[node].items():
-                if nxt in done:
+        labels = {source: [(float('inf'), 0, None, 0)]}
+        frontier = [(source, 0)]
+        hops = 0
+        while frontier:
+            hops += 1
+            found = {}
+            for node, index in frontier:
+                # Switches forward traffic; a host other than the source
+                # does not.
+                if node != source and nodes[node]['kind'] == 'host':
                     continue
-                cand = (min(-neg_bw, attrs['free_gbit_s']), hops + 1)
-                old = best.get(nxt)
-                if old is None or (cand[0], -cand[1]) > (old[0], -old[1]):
-                    best[nxt] = cand
-                    parent[nxt] = node
-                    heapq.heappush(heap, (-cand[0], cand[1], nxt))
-        tree = (best, parent)
-        self._trees[source] = tree
-        return tree
+                width = labels[node][index][0]
+                for nxt, attrs in adj[node].items():
+                    cand = min(width, attrs['free_gbit_s'])
+                    have = labels.get(nxt)
+                    if have is not None and cand <= have[-1][0]:
+                        continue
+                    old = found.get(nxt)
+                    if old is None or cand > old[0]:
+                        found[nxt] = (cand, node, index)
+            frontier = []
+            for nxt, (cand, node, index) in found.items():
+                labels.setdefault(nxt, []).append((cand, hops, node, index))
+                frontier.append((nxt, len(labels[nxt]) - 1))
+        self._trees[source] = labels
+        return labels
 
     def bandwidth_gbit_s(self, source, destination):
         """Free capacity of the widest path, 0.0 if there is none."""
-        best, _ = self._tree(source)
+        labels = self._tree(source)
         if destination not in self._graph:
             raise exception.NotFound('host', destination)
         if destination == source:
             return float('inf')
-        return best.get(destination, (0.0, 0))[0]
+        found = labels.get(destination)
+        return found[-1][0] if found else 0.0
 
     def widest_path(self, source, destination):
         """The widest path between two hosts.
@@ -128,15 +142,20 @@ class LinkGraph:
         :returns: a :class:`Path`, or None when no path exists
         :raises NotFound: for a name that is not in the graph
         """
-        best, parent = self._tree(source)
+        labels = self._tree(source)
         if destination not in self._graph:
             raise exception.NotFound('host', destination)
-        if destination not in parent or destination == source:
+        if destination not in labels or destination == source:
             return None
+        width = labels[destination][-1][0]
         nodes = [destination]
-        while parent[nodes[-1]] is not None:
-            nodes.append(parent[nodes[-1]])
+        node, index = destination, len(labels[destination]) - 1
+        while True:
+            _, _, parent, index = labels[node][index]
+            if parent is None:
+                break
+            nodes.append(parent)
+            node = parent
         nodes.reverse()
         links = tuple(tuple(sorted(pair)) for pair in zip(nodes, nodes[1:]))
-        return Path(nodes=tuple(nodes), links=links,
-                    free_gbit_s=best[destination][0])
+        return Path(nodes=tuple(nodes), links=links, free_gbit_s=width)

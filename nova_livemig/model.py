@@ -205,18 +205,23 @@ class _Checker:
     def obj(self, path, data, fields):
         """Check one JSON object against a field table; returns a dict of
         the valid values with defaults, or None if the object is unusable.
+
+        Each value first goes through the fast check of its kind (exact
+        JSON types); anything that fails it takes the full path of
+        :meth:`value`, which either accepts it or records the error.
         """
         if not isinstance(data, dict):
             self.error(path, data, 'a JSON object')
             return None
         ok = True
+        if not data.keys() <= fields.keys():
+            for key in data:
+                if key not in fields:
+                    self.error(f'{path}.{key}', data[key],
+                               'no such field; known fields: '
+                               + ', '.join(fields))
+            ok = False
         out = {}
-        for key in data:
-            if key not in fields:
-                self.error(f'{path}.{key}', data[key],
-                           'no such field; known fields: '
-                           + ', '.join(fields))
-                ok = False
         for key, (kind, required, default) in fields.items():
             if key not in data:
                 if required:
@@ -226,8 +231,11 @@ class _Checker:
                 else:
                     out[key] = default
                 continue
-            good, value = self.value(f'{path}.{key}', data[key], kind)
-            ok = ok and good
+            raw = data[key]
+            value = _FAST[kind](raw) if kind in _FAST else _BAD
+            if value is _BAD:
+                good, value = self.value(f'{path}.{key}', raw, kind)
+                ok = ok and good
             out[key] = value
         return out if ok else None
 
@@ -275,6 +283,26 @@ class _Checker:
         return True, float(value)
 
 
+_BAD = object()
+_NUMBER_TYPES = (int, float)
+_INF = float('inf')
+# Fast checks for exact JSON types: the value to keep, or _BAD.
+_FAST = {
+    _STR: lambda v: v if type(v) is str and v else _BAD,
+    _INT: lambda v: v if type(v) is int and v > 0 else _BAD,
+    _BOOL: lambda v: v if type(v) is bool else _BAD,
+    _FRAC: lambda v: (float(v) if type(v) in _NUMBER_TYPES and 0 <= v <= 1
+                      else _BAD),
+    _NONNEG: lambda v: (float(v) if type(v) in _NUMBER_TYPES
+                        and 0 <= v < _INF else _BAD),
+    _POS: lambda v: (float(v) if type(v) in _NUMBER_TYPES and 0 < v < _INF
+                     else _BAD),
+    _RATIO: lambda v: (float(v) if type(v) in _NUMBER_TYPES
+                       and 0 < v < _INF else _BAD),
+    HOST_STATES: lambda v: v if type(v) is str and v in HOST_STATES else _BAD,
+}
+
+
 def _describe(kind):
     if isinstance(kind, tuple):
         return 'one of ' + ', '.join(kind)
@@ -315,10 +343,15 @@ def from_primitive(data):
         raise exception.InvalidSnapshot(chk.errors)
 
     hosts = {}
+    # Names of hosts that failed validation: VMs and links may still name
+    # them without a second, misleading "unknown host" error.
+    broken = set()
     for i, raw in enumerate(data['hosts']):
         path = f'$.hosts[{i}]'
         fields = chk.obj(path, raw, _HOST_FIELDS)
         if fields is None:
+            if isinstance(raw, dict) and isinstance(raw.get('name'), str):
+                broken.add(raw['name'])
             continue
         if fields['name'] in hosts:
             chk.error(f'{path}.name', fields['name'],
@@ -341,6 +374,8 @@ def from_primitive(data):
         if fields['id'] in vms:
             chk.error(f'{path}.id', fields['id'], 'an id no other VM has')
             continue
+        if fields['host'] in broken:
+            continue
         if fields['host'] not in hosts:
             chk.error(f'{path}.host', fields['host'],
                       'the name of a host in $.hosts')
@@ -352,7 +387,7 @@ def from_primitive(data):
                           f'at most memory_mib ({fields["memory_mib"]})')
         vms[fields['id']] = Vm(**fields)
 
-    switches, links = _network(chk, network, hosts)
+    switches, links = _network(chk, network, hosts, broken)
     if not chk.errors:
         _check_connected(chk, hosts, switches, links)
     if chk.errors:
@@ -360,7 +395,7 @@ def from_primitive(data):
     return Snapshot(hosts=hosts, vms=vms, switches=switches, links=links)
 
 
-def _network(chk, network, hosts):
+def _network(chk, network, hosts, broken=frozenset()):
     for key in network:
         if key not in ('switches', 'links'):
             chk.error(f'$.network.{key}', network[key],
@@ -393,7 +428,9 @@ def _network(chk, network, hosts):
             continue
         bad = False
         for end in ('a', 'b'):
-            if fields[end] not in nodes:
+            if fields[end] in broken:
+                bad = True
+            elif fields[end] not in nodes:
                 chk.error(f'{path}.{end}', fields[end],
                           'the name of a host or switch')
                 bad = True

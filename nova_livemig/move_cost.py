@@ -21,6 +21,7 @@ The contract of :meth:`CostTable.cost_s`:
   counts as the costliest known destination.
 """
 
+import collections
 import logging
 import math
 import os
@@ -34,6 +35,10 @@ from nova_livemig import plan
 from nova_livemig import plugins
 
 LOG = logging.getLogger(__name__)
+
+_State = collections.namedtuple('_State',
+                                'file_key snapshot graph costs')
+_NONE = _State(None, None, None, {})
 
 
 def load_algorithms(names):
@@ -65,61 +70,64 @@ class CostTable:
         self.options = options or plan.PlanningOptions()
         self._algorithms = algorithms
         self._clock = clock
-        self._file_key = None
-        self._snapshot = None
-        self._graph = None
-        self._costs = {}
+        # Replaced whole, never changed in place but for its cost cache, so
+        # that concurrent schedulers each see one consistent state.
+        self._state = _NONE
 
     def snapshot(self):
         """The current snapshot, or None when there is none or it is stale."""
+        return self._current().snapshot
+
+    def _current(self):
         try:
             st = os.stat(self.path)
         except OSError as err:
             LOG.debug('migration cost: no snapshot at %s: %s', self.path,
                       err.strerror)
-            return None
+            return _NONE
         age_s = self._clock() - st.st_mtime
         if age_s > self.max_age_s:
             LOG.debug('migration cost: snapshot %s is %.0f s old, more than '
                       '%s s', self.path, age_s, self.max_age_s)
-            return None
+            return _NONE
         file_key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if file_key != self._file_key:
-            self._file_key = file_key
-            self._snapshot = self._graph = None
-            self._costs = {}
+        state = self._state
+        if state.file_key != file_key:
             try:
-                self._snapshot = model.load(self.path)
+                snap = model.load(self.path)
             except exception.LivemigError as err:
                 LOG.warning('migration cost: ignoring snapshot %s: %s',
                             self.path, err)
-                return None
-            self._graph = graph.LinkGraph(self._snapshot)
-        return self._snapshot
+                state = _State(file_key, None, None, {})
+            else:
+                state = _State(file_key, snap, graph.LinkGraph(snap), {})
+            self._state = state
+        return state
 
     def cost_s(self, vm_id, host):
         """Predicted seconds to migrate ``vm_id`` to ``host``, or None."""
-        snap = self.snapshot()
-        if snap is None or vm_id not in snap.vms:
+        state = self._current()
+        if state.snapshot is None or vm_id not in state.snapshot.vms:
             return None
         if self._algorithms is None:
             self._algorithms = load_algorithms(self.options.algorithms)
         if not self._algorithms:
             return None
-        costs = self._costs.get(vm_id)
+        costs = state.costs.get(vm_id)
         if costs is None:
-            costs = self._costs[vm_id] = self._costs_for(snap.vms[vm_id])
+            costs = state.costs[vm_id] = self._costs_for(
+                state, state.snapshot.vms[vm_id])
         if host in costs:
             return costs[host]
         return max(costs.values())
 
-    def _costs_for(self, vm):
+    def _costs_for(self, state, vm):
         by_bandwidth = {}
         meets, misses = {}, {}
-        for name in self._snapshot.hosts:
+        for name in state.snapshot.hosts:
             if name == vm.host:
                 continue
-            bw = self._graph.bandwidth_gbit_s(vm.host, name)
+            bw = state.graph.bandwidth_gbit_s(vm.host, name)
             if bw <= 0:
                 continue
             if bw not in by_bandwidth:

@@ -23,6 +23,10 @@ class PlanningOptions:
     :ivar params: cost model constants
     :ivar max_outgoing_per_host: concurrent migrations out of one host
     :ivar max_incoming_per_host: concurrent migrations into one host
+    :ivar postcopy_min_saving: an algorithm that switches to post-copy
+        (a link failure then loses the VM) is chosen over one that does not
+        only when it meets the target and saves at least this fraction of
+        the worst-case total time, or when nothing safer meets the target
     """
     max_downtime_ms: float = 500.0
     algorithms: tuple = ('precopy', 'autoconverge', 'compress', 'postcopy',
@@ -32,6 +36,7 @@ class PlanningOptions:
     params: cost.CostParams = cost.CostParams()
     max_outgoing_per_host: int = 2
     max_incoming_per_host: int = 2
+    postcopy_min_saving: float = 0.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,10 +126,13 @@ class Plan:
 def apply(snapshot, moves):
     """The snapshot after the moves, checked.
 
+    :param snapshot: a validated :class:`nova_livemig.model.Snapshot`
+    :param moves: :class:`Move` values, applied in order
+    :returns: a new snapshot; ``snapshot`` is not changed
     :raises InvalidPlan: when a move names an unknown VM or host, does not
-        start where the VM is, moves a pinned VM, leaves the VM's aggregate,
-        targets a host that is not up, or when the final placement overfills
-        a host
+        start where the VM is, stays on its host, moves a pinned VM,
+        leaves the aggregates of the host the VM started on, targets a host
+        that is not up, or when the final placement overfills a host
     """
     vms = dict(snapshot.vms)
     for move in moves:
@@ -138,13 +146,18 @@ def apply(snapshot, moves):
             raise exception.InvalidPlan(
                 f'move of {move.vm} from {move.source}, but it is on '
                 f'{vm.host}')
+        if move.destination == vm.host:
+            raise exception.InvalidPlan(
+                f'move of {move.vm} to {vm.host}, the host it is on')
         if vm.pinned:
             raise exception.InvalidPlan(f'move of pinned VM {move.vm}')
         dest = snapshot.hosts[move.destination]
         if dest.state != 'up':
             raise exception.InvalidPlan(
                 f'move of {move.vm} to {dest.name}, which is {dest.state}')
-        src = snapshot.hosts[move.source]
+        # A VM keeps the aggregates of the host it started on (they stand
+        # for its flavor and image constraints), wherever it passed through.
+        src = snapshot.hosts[snapshot.vms[move.vm].host]
         if not set(src.aggregates) <= set(dest.aggregates):
             raise exception.InvalidPlan(
                 f'move of {move.vm} from aggregates {list(src.aggregates)} '

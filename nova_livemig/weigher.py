@@ -1,18 +1,17 @@
 """Migration cost weigher: move a running instance where it migrates quickest.
 
-When nova schedules a move of an instance that already runs somewhere (live
-or cold migration, resize, evacuation), this weigher prefers the hosts it
-would migrate to quickest from its current host, as nova-livemig's cost model
+When nova moves an instance that already runs somewhere (live or cold
+migration, resize, evacuation), this weigher prefers the hosts it would
+migrate to quickest from its current host, as nova-livemig's cost model
 predicts over the widest network path. The raw weight is minus the predicted
-time in seconds; nova normalises it, so before the multiplier the quickest
-host weighs 1 and the slowest 0. Hosts the cost data does not know weigh as
-the slowest.
+seconds (see :mod:`nova_livemig.move_cost`); nova normalises it, so the
+quickest host weighs 1 and the slowest 0 before the multiplier.
 
-The data is the snapshot file the nova-livemig conductor publishes
-(``[nova_livemig] snapshot_path``), read once per change of the file, never
-per host. The weigher is neutral (0 for every host) for a boot, whose
-instance the snapshot does not list yet, for a rebuild, and when the file is
-missing, invalid or older than ``[nova_livemig] snapshot_max_age_s``.
+The data is the snapshot the nova-livemig conductor publishes
+(``[nova_livemig] snapshot_path``), read again only when the file changes.
+The weigher is neutral (0 for every host) for a boot, whose instance the
+snapshot does not list yet, for a rebuild, and when the file is missing,
+invalid or older than ``[nova_livemig] snapshot_max_age_s``.
 
 Enable it by adding ``nova_livemig.weigher.MigrationCostWeigher`` to
 ``[filter_scheduler] weight_classes``. The default multiplier is 1.0; a
@@ -32,10 +31,12 @@ OPTS = [
     cfg.StrOpt('snapshot_path',
                default='/var/lib/nova-livemig/snapshot.json',
                help='Snapshot v1 JSON file the nova-livemig conductor '
-                    'publishes. Related options: snapshot_max_age_s.'),
+                    'publishes; its host names are nova compute host '
+                    'names. Related options: snapshot_max_age_s.'),
     cfg.IntOpt('snapshot_max_age_s', default=600, min=1,
                help='Seconds after its last change that the snapshot is '
-                    'stale; a stale snapshot makes the weigher neutral.'),
+                    'stale; a stale snapshot makes the weigher neutral. '
+                    'Related options: snapshot_path.'),
     cfg.FloatOpt('migration_cost_weight_multiplier', default=1.0,
                  help='Multiplier of the migration cost weigher. Possible '
                       'values: a positive number prefers quick moves, 0 '

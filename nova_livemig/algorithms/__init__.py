@@ -6,6 +6,8 @@ VM with its algorithm costs; it does no I/O and keeps no state.
 
 import abc
 
+from nova_livemig import plugins
+
 
 class Algorithm(abc.ABC):
     """Base class of the plugins in ``nova_livemig.algorithms``."""
@@ -26,3 +28,13 @@ class Algorithm(abc.ABC):
         :param params: a :class:`nova_livemig.cost.CostParams`
         :returns: a :class:`nova_livemig.cost.Prediction`
         """
+
+
+def load_algorithms(names):
+    """Load the named algorithm plugins.
+
+    :param names: plugin names, as an operator writes them in config
+    :returns: ``{name: Algorithm}`` in the order of ``names``
+    :raises PluginLoadError: when one is unknown or fails to load
+    """
+    return {name: plugins.load(plugins.ALGORITHMS, name) for name in names}

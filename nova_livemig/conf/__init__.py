@@ -4,14 +4,18 @@ Commands build their own :class:`oslo_config.cfg.ConfigOpts`, call
 :func:`register_opts` on it and pass it down; nothing reads a global.
 """
 
+from nova_livemig.conf import agent
 from nova_livemig.conf import conductor
 from nova_livemig.conf import cost_model
 from nova_livemig.conf import database
+from nova_livemig.conf import fake_driver
+from nova_livemig.conf import messaging
 from nova_livemig.conf import periodic
 from nova_livemig.conf import planner
 
 # Each module has register_opts(conf) and list_opts(); add new groups here.
-MODULES = [planner, cost_model, conductor, database, periodic]
+MODULES = [planner, cost_model, conductor, database, periodic, agent,
+           fake_driver, messaging]
 
 
 def register_opts(conf):

@@ -27,6 +27,39 @@ OPTS = [
     cfg.FloatOpt('max_data_factor', default=_D.max_data_factor, min=1.0,
                  help='Bytes sent, as a multiple of guest memory, after '
                       'which a pre-copy is predicted not to converge.'),
+    cfg.FloatOpt('zero_page_cost', default=_D.zero_page_cost,
+                 min=0.0, max=1.0,
+                 help='Fraction of a zero page\'s size that the first pass '
+                      'still sends (QEMU sends a header per zero page).'),
+    cfg.FloatOpt('sync_step_ms', default=_D.sync_step_ms, min=1.0,
+                 help='Longest stretch QEMU sends between two checks of '
+                      'the pending data, in milliseconds. It sets how far '
+                      'below the downtime limit a pre-copy completes.'),
+    cfg.FloatOpt('device_state_mib', default=_D.device_state_mib, min=0.0,
+                 help='Device and vCPU state sent while the guest is '
+                      'paused, in MiB.\n\nRelated options:\n\n'
+                      '* ``switchover_ms``\n'),
+    cfg.FloatOpt('setup_s', default=_D.setup_s, min=0.0,
+                 help='Fixed time before the first page is sent (the '
+                      'destination QEMU is started and connected), in '
+                      'seconds.'),
+    cfg.FloatOpt('throttle_initial_pct', default=_D.throttle_initial_pct,
+                 min=1.0, max=99.0,
+                 help='Auto-converge: first CPU throttle, percent (QEMU\'s '
+                      '``cpu-throttle-initial``).'),
+    cfg.FloatOpt('throttle_increment_pct',
+                 default=_D.throttle_increment_pct, min=1.0, max=99.0,
+                 help='Auto-converge: throttle step, percent (QEMU\'s '
+                      '``cpu-throttle-increment``).'),
+    cfg.FloatOpt('throttle_max_pct', default=_D.throttle_max_pct,
+                 min=1.0, max=99.0,
+                 help='Auto-converge: highest throttle, percent (QEMU\'s '
+                      '``max-cpu-throttle``).'),
+    cfg.FloatOpt('throttle_trigger_pct', default=_D.throttle_trigger_pct,
+                 min=1.0, max=100.0,
+                 help='Auto-converge: throttle when the bytes dirtied in a '
+                      'sync period exceed this percentage of the bytes '
+                      'sent (QEMU\'s ``throttle-trigger-threshold``).'),
     cfg.FloatOpt('compress_ratio', default=_D.compress_ratio,
                  min=0.01, max=1.0,
                  help='Compressed page bytes as a fraction of raw bytes.'),

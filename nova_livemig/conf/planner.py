@@ -50,6 +50,19 @@ OPTS = [
                       'vcpus busy) that consolidation may fill a host up '
                       'to, and above which balancing relieves a host.\n\n'
                       'Possible values:\n\n* A fraction from 0.05 to 1.\n'),
+    cfg.FloatOpt('postcopy_min_saving',
+                 default=_DEFAULTS.postcopy_min_saving, min=0.0,
+                 help='An algorithm that switches to post-copy is chosen '
+                      'over one that does not only when it saves at least '
+                      'this fraction of the worst-case migration time, or '
+                      'when nothing safer meets the downtime target. A link '
+                      'failure during post-copy loses the VM, so a few '
+                      'seconds saved are not worth it.\n\n'
+                      'Possible values:\n\n'
+                      '* 0: choose post-copy whenever it is fastest.\n'
+                      '* A fraction such as 0.2: post-copy must be 20% '
+                      'faster.\n\nRelated options:\n\n'
+                      '* ``allow_postcopy``\n'),
     cfg.IntOpt('max_outgoing_per_host',
                default=_DEFAULTS.max_outgoing_per_host, min=1,
                help='Concurrent live migrations out of one host.\n\n'
@@ -87,4 +100,5 @@ def options_from(conf):
         cpu_target_util=group.cpu_target_util,
         params=cost_model.params_from(conf),
         max_outgoing_per_host=group.max_outgoing_per_host,
-        max_incoming_per_host=group.max_incoming_per_host)
+        max_incoming_per_host=group.max_incoming_per_host,
+        postcopy_min_saving=group.postcopy_min_saving)

@@ -12,9 +12,11 @@ from sqlalchemy import orm
 PLAN_STATES = ('planned', 'dry-run', 'executing', 'aborting', 'completed',
                'failed', 'aborted')
 PLAN_DONE = ('dry-run', 'completed', 'failed', 'aborted')
-#: Step states. ``replaced``: failed or never started, and a new step for
-#: the same VM took over; ``skipped``: never started (plan aborted, no
-#: destination left).
+#: Step states; each says where the VM is. ``completed``: on the
+#: destination; ``failed``/``aborted``: the migration ran and stopped, the
+#: VM is on ``host`` (the source); ``skipped``: never started (plan
+#: aborted, destination gone, VM already moved). A failed or skipped step
+#: may be followed by a step that ``replaces`` it (a new attempt).
 STEP_STATES = ('pending', 'running', 'completed', 'failed', 'aborted',
                'skipped')
 STEP_DONE = ('completed', 'failed', 'aborted', 'skipped')
@@ -62,6 +64,7 @@ class Step(Base):
     destination = sa.Column(sa.String(255), nullable=False)
     algorithm = sa.Column(sa.String(32), nullable=False)
     predicted = sa.Column(sa.JSON, nullable=False)
+    path = sa.Column(sa.JSON, nullable=False, default=list)
     planned_start_s = sa.Column(sa.Float, nullable=False, default=0.0)
     planned_end_s = sa.Column(sa.Float, nullable=False, default=0.0)
     state = sa.Column(sa.String(16), nullable=False)

@@ -37,6 +37,11 @@ if [ -d "$TESTBED_VAR/ns" ]; then
     mountpoint -q "$TESTBED_VAR/ns" && umount "$TESTBED_VAR/ns"
 fi
 
+if [ -f "$TESTBED_VAR/netns-mount.created" ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
+    while mountpoint -q /run/netns; do umount /run/netns || break; done
+    rmdir /run/netns 2>/dev/null || true
+fi
+
 if [ -f "$TESTBED_VAR/userfaultfd.saved" ]; then
     sysctl -q -w vm.unprivileged_userfaultfd="$(cat "$TESTBED_VAR/userfaultfd.saved")"
 fi

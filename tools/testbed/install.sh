@@ -7,6 +7,7 @@
 #     (nothing from backports is installed system-wide), plus a wrapper
 #   - the guest workload (dirtier) and the guest initramfs
 #   - libvirt-python in the project venv, if the venv exists
+#   - an AppArmor local rule letting libvirtd exec the QEMU 10 wrapper
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -24,16 +25,46 @@ install_packages() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
+        # The packaged libvirtd must not start (it would autostart the
+        # "default" NAT network in the root namespace): every node runs its
+        # own.  policy-rc.d keeps package scripts from starting services.
+        local policy=""
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            policy=/usr/sbin/policy-rc.d
+            printf '#!/bin/sh\nexit 101\n' > "$policy"
+            chmod 755 "$policy"
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        fi
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             --no-install-recommends "${missing[@]}"
+        if [ -n "$policy" ]; then
+            rm -f "$policy"
+            trap - EXIT
+        fi
     fi
-    # The packaged libvirtd is not used: every node runs its own.  Where a
-    # service manager started it, stop it so no default network appears.
     if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-        systemctl disable --now libvirtd.service libvirtd.socket \
-            libvirtd-ro.socket libvirtd-admin.socket virtlogd.service \
-            virtlogd.socket 2>/dev/null || true
+        for unit in libvirtd.service libvirtd.socket libvirtd-ro.socket \
+                    libvirtd-admin.socket libvirtd-tcp.socket \
+                    libvirtd-tls.socket; do
+            systemctl disable --now "$unit" 2>/dev/null || true
+        done
+    fi
+}
+
+configure_apparmor() {
+    # Debian's libvirtd profile may only exec QEMU from /usr/bin; allow the
+    # testbed's wrapper (and QEMU 10 under it) to run unconfined.
+    local local_rules=/etc/apparmor.d/local/usr.sbin.libvirtd
+    local rule="$TESTBED_CACHE/bin/* PUx,"
+    [ -d /etc/apparmor.d/local ] || return 0
+    if ! grep -qxF "  $rule" "$local_rules" 2>/dev/null; then
+        printf '  # nova-livemig testbed (tools/testbed/install.sh)\n  %s\n' \
+            "$rule" >> "$local_rules"
+    fi
+    if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] &&
+       command -v apparmor_parser >/dev/null; then
+        apparmor_parser -r /etc/apparmor.d/usr.sbin.libvirtd
     fi
 }
 
@@ -127,6 +158,7 @@ install_python() {
 
 mkdir -p "$TESTBED_CACHE"
 install_packages
+configure_apparmor
 fetch_qemu10
 write_wrapper
 build_guest

@@ -48,6 +48,11 @@ mkdir -p "$TESTBED_RUN" "$TESTBED_VAR/ns" "$TESTBED_VAR/guests"
 chmod 755 "$TESTBED_VAR" "$TESTBED_VAR/guests"
 trap 'log "bring-up failed; run tools/testbed/down.sh to clean up"' ERR
 
+# iproute2 leaves /run/netns mounted; remember whether we caused it.
+if ! mountpoint -q /run/netns 2>/dev/null; then
+    touch "$TESTBED_VAR/netns-mount.created"
+fi
+
 # Post-copy needs userfaultfd from the unprivileged QEMU path.
 sysctl -n vm.unprivileged_userfaultfd > "$TESTBED_VAR/userfaultfd.saved"
 sysctl -q -w vm.unprivileged_userfaultfd=1
@@ -88,6 +93,12 @@ setup_node() {  # setup_node <index>
     rm -rf "$dir/etc"
     cp -a /etc/libvirt "$dir/etc"
     rm -f "$dir/etc/qemu/networks/autostart/"*.xml
+    {
+        printf '127.0.0.1 localhost\n%s %s\n' "$TESTBED_NET.1" management
+        for j in $(seq 1 "$N"); do
+            printf '%s node%s\n' "$TESTBED_NET.$((10 + j))" "$j"
+        done
+    } > "$dir/hosts"
     cat >> "$dir/etc/libvirtd.conf" <<CONF
 
 # nova-livemig testbed node $name (private namespace; no auth on purpose)
@@ -118,6 +129,7 @@ CONF
         --propagation private sh -ec "
         hostname $name
         mount -t tmpfs -o mode=755 tmpfs /run
+        mount --bind $dir/hosts /etc/hosts
         mount --bind $dir/etc /etc/libvirt
         mount --bind $dir/lib /var/lib/libvirt
         mount --bind $dir/cache /var/cache/libvirt

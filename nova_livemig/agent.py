@@ -1,0 +1,317 @@
+"""The agent: the compute-side service of nova-livemig.
+
+It reports its host's measurements to the conductor every
+``[agent] report_interval_s`` and serves the :class:`AgentEndpoint` RPC
+methods on topic ``nova-livemig-agent``, server ``[agent] host``. Each
+migration runs in its own thread: a thin monitor loop that looks at the
+driver's job every ``[agent] monitor_interval_s`` and lets the pure
+functions of :mod:`nova_livemig.drivers.migration` decide (switch to
+post-copy, abort at the deadline), casts progress every
+``[agent] progress_interval_s`` and the final result. Finished results
+are kept (``[agent] job_history``) for ``get_job``, so a conductor that
+restarted, or lost a cast, re-attaches. A step id is never started twice.
+"""
+
+import collections
+import threading
+import time
+
+import oslo_messaging
+from oslo_log import log as logging
+
+from nova_livemig import exception
+from nova_livemig import messages
+from nova_livemig import rpc
+from nova_livemig import rpcapi
+from nova_livemig.drivers import migration
+
+LOG = logging.getLogger(__name__)
+
+#: looks at a job the driver does not know before the agent gives up on it
+#: (libvirt may not show a job in the first instant after it started)
+NONE_GRACE_LOOKS = 3
+
+
+class _Stopped(Exception):
+    """The agent stops; the monitor leaves the job to the hypervisor."""
+
+
+class _Step:
+    """What the agent knows about one step (guarded by Agent._lock)."""
+
+    def __init__(self, step):
+        self.step = step
+        self.progress = None
+        self.result = None
+
+    def status(self):
+        state = 'running' if self.result is None else self.result['state']
+        return messages.JobStatus(step_id=self.step.step_id, vm=self.step.vm,
+                                  state=state, progress=self.progress,
+                                  result=self.result).to_primitive()
+
+
+class Agent:
+    """The agent of one host.
+
+    :param conf: config with ``[agent]`` and oslo.messaging's options
+    :param driver: a :class:`~nova_livemig.drivers.ComputeDriver`
+    :param transport: an oslo.messaging RPC transport
+    :param clock: monotonic clock (seconds) for the monitor loops
+    """
+
+    def __init__(self, conf, driver, transport, clock=time.monotonic):
+        self.conf = conf
+        self.opts = conf.agent
+        self.host = conf.agent.host
+        self.driver = driver
+        self.transport = transport
+        self.clock = clock
+        self.conductor = rpcapi.ConductorAPI(transport)
+        self._steps = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads = []
+        self._server = None
+        self._reporter = None
+
+    # -- service life --
+
+    def start(self):
+        """Start the RPC server and the periodic measurement reports."""
+        self._server = rpc.get_server(self.transport, rpc.AGENT_TOPIC,
+                                      self.host, [AgentEndpoint(self)])
+        self._server.start()
+        self._reporter = threading.Thread(target=self._report_loop,
+                                          name='livemig-report', daemon=True)
+        self._reporter.start()
+        LOG.info('agent of host %s started (driver %s)', self.host,
+                 self.driver.name)
+
+    def stop(self, timeout_s=10.0):
+        """Stop serving; wait up to ``timeout_s`` for running monitors to
+        end (their migrations go on in the hypervisor; ``get_job`` of a
+        new agent reports them unknown)."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+        deadline = self.clock() + timeout_s
+        for thread in [self._reporter] + list(self._threads):
+            if thread is not None:
+                thread.join(max(deadline - self.clock(), 0.0))
+        LOG.info('agent of host %s stopped', self.host)
+
+    # -- measurements --
+
+    def measure(self):
+        """This host's :class:`~nova_livemig.messages.HostReport`."""
+        host, vms = self.driver.measure()
+        return messages.HostReport(host=host, vms=vms,
+                                   measured_at=time.time(),
+                                   driver=self.driver.name,
+                                   migration_uri=self.driver.migration_uri())
+
+    def report_once(self):
+        """Measure and cast the report to the conductor; errors are
+        logged, never raised (the next period tries again)."""
+        try:
+            report = self.measure()
+            self.conductor.report_measurements({}, report.to_primitive())
+        except Exception:
+            LOG.exception('measurement report of host %s failed', self.host)
+
+    def _report_loop(self):
+        while not self._stopping.is_set():
+            self.report_once()
+            self._stopping.wait(self.opts.report_interval_s)
+
+    # -- migrations --
+
+    def live_migrate(self, step):
+        """Start a validated step in a monitor thread.
+
+        :param step: a :class:`~nova_livemig.messages.MigrationStep`
+        :returns: False when the step id is known already (it is never
+            started twice; a finished one has its result cast again)
+        """
+        with self._lock:
+            known = self._steps.get(step.step_id)
+            if known is None:
+                self._steps[step.step_id] = _Step(step)
+        if known is not None:
+            LOG.warning('step %s (%s) is known already (%s); not starting '
+                        'it again', step.step_id, step.vm,
+                        'running' if known.result is None else 'finished')
+            if known.result is not None:
+                self._cast_result(known.result)
+            return False
+        thread = threading.Thread(target=self._run, args=(step,),
+                                  name=f'livemig-{step.step_id}',
+                                  daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()]
+        self._threads.append(thread)
+        thread.start()
+        return True
+
+    def _run(self, step):
+        LOG.info('step %s: migrating %s from %s to %s (%s)', step.step_id,
+                 step.vm, step.source, step.destination, step.algorithm)
+        try:
+            self.driver.start_migration(step)
+        except Exception as err:  # noqa: BLE001 - any refusal fails the step
+            LOG.warning('step %s: %s did not start: %s', step.step_id,
+                        step.vm, err)
+            self._finish(step, 'failed', migration.stats_of(
+                migration.JobInfo()), f'did not start: {err}')
+            return
+        try:
+            job = self._monitor(step)
+        except _Stopped:
+            LOG.warning('step %s: agent stopping; %s left migrating',
+                        step.step_id, step.vm)
+            return
+        except Exception as err:
+            LOG.exception('step %s: monitoring %s failed', step.step_id,
+                          step.vm)
+            self._finish(step, 'failed', migration.stats_of(
+                migration.JobInfo()), f'monitor failed: {err}')
+            return
+        state = migration.result_state(job)
+        try:
+            stats = self.driver.completed_stats(step.vm)
+        except Exception:
+            LOG.exception('step %s: no stats for %s', step.step_id, step.vm)
+            stats = migration.stats_of(job)
+        error = None if state == 'completed' else (
+            job.error or f'migration {state}')
+        self._finish(step, state, stats, error)
+        self.driver.cleanup(step.vm)
+
+    def _monitor(self, step):
+        """Look at the job until it finishes; returns the last JobInfo."""
+        started = self.clock()
+        last_progress = None
+        unseen = 0
+        while True:
+            if self._stopping.is_set():
+                raise _Stopped()
+            job = self.driver.job_info(step.vm)
+            if job.finished:
+                return job
+            now = self.clock() - started
+            if job.state == migration.JOB_NONE:
+                unseen += 1
+                if unseen > NONE_GRACE_LOOKS:
+                    raise exception.MigrationFailed(
+                        f'the driver lost the job of {step.vm}')
+                self._stopping.wait(self.opts.monitor_interval_s)
+                continue
+            if migration.should_abort(job, step, now):
+                LOG.warning('step %s: %s not done after %.1f s (deadline '
+                            '%.1f s); aborting', step.step_id, step.vm,
+                            now, step.deadline_s)
+                self.driver.abort(step.vm)
+            elif migration.should_switch_to_postcopy(job, step, now):
+                LOG.info('step %s: %s switches to post-copy after %.1f s',
+                         step.step_id, step.vm, now)
+                self.driver.switch_to_postcopy(step.vm)
+            if migration.should_report_progress(
+                    last_progress, now, self.opts.progress_interval_s):
+                last_progress = now
+                self._progress(step, job)
+            self._stopping.wait(self.opts.monitor_interval_s)
+
+    def _progress(self, step, job):
+        progress = migration.progress_primitive(job, step.step_id, step.vm)
+        with self._lock:
+            self._steps[step.step_id].progress = progress
+        try:
+            self.conductor.migration_progress({}, progress)
+        except Exception:
+            LOG.exception('step %s: progress cast failed', step.step_id)
+
+    def _finish(self, step, state, stats, error):
+        host = step.destination if state == 'completed' else step.source
+        result = messages.Result(step_id=step.step_id, vm=step.vm,
+                                 state=state, host=host, stats=stats,
+                                 error=error).to_primitive()
+        with self._lock:
+            self._steps[step.step_id].result = result
+            self._forget_old()
+        LOG.info('step %s: %s %s on %s%s', step.step_id, step.vm, state,
+                 host, f' ({error})' if error else '')
+        self._cast_result(result)
+
+    def _cast_result(self, result):
+        try:
+            self.conductor.migration_result({}, result)
+        except Exception:
+            # the conductor gets it through get_job when it asks
+            LOG.exception('step %s: result cast failed', result['step_id'])
+
+    def _forget_old(self):
+        finished = [k for k, s in self._steps.items() if s.result is not None]
+        for key in finished[:max(len(finished) - self.opts.job_history, 0)]:
+            del self._steps[key]
+
+    def abort_migration(self, step_id):
+        """Abort a running step; False when there is nothing to abort."""
+        with self._lock:
+            known = self._steps.get(step_id)
+        if known is None or known.result is not None:
+            LOG.info('abort of step %s: not running here', step_id)
+            return False
+        LOG.info('step %s: aborting %s on request', step_id, known.step.vm)
+        return self.driver.abort(known.step.vm)
+
+    def get_job(self, step_id):
+        """The :class:`~nova_livemig.messages.JobStatus` primitive of a
+        step; state ``unknown`` when this agent has no record of it."""
+        with self._lock:
+            known = self._steps.get(step_id)
+            if known is not None:
+                return known.status()
+        return messages.JobStatus(step_id=step_id, vm='unknown',
+                                  state='unknown', progress=None,
+                                  result=None).to_primitive()
+
+
+class AgentEndpoint:
+    """The RPC methods of an agent (version 1.0; see
+    :class:`~nova_livemig.rpcapi.AgentAPI`). Each validates its input
+    before acting: a garbled cast is logged and dropped, a garbled call
+    raises :class:`~nova_livemig.exception.InvalidInput` to the caller.
+    """
+
+    target = oslo_messaging.Target(version='1.0')
+
+    def __init__(self, agent):
+        self._agent = agent
+
+    def live_migrate(self, ctxt, step):
+        try:
+            step = messages.MigrationStep.from_primitive(step)
+        except exception.InvalidInput as err:
+            LOG.error('live_migrate rejected: invalid step: %s', err)
+            return
+        self._agent.live_migrate(step)
+
+    def abort_migration(self, ctxt, step_id):
+        if not isinstance(step_id, str) or not step_id:
+            LOG.error('abort_migration rejected: %s', exception.InvalidInput(
+                'step_id', step_id, 'a non-empty string'))
+            return
+        self._agent.abort_migration(step_id)
+
+    def measure(self, ctxt):
+        return self._agent.measure().to_primitive()
+
+    @oslo_messaging.expected_exceptions(exception.InvalidInput)
+    def get_job(self, ctxt, step_id):
+        if not isinstance(step_id, str) or not step_id:
+            err = exception.InvalidInput('step_id', step_id,
+                                         'a non-empty string')
+            LOG.error('get_job rejected: %s', err)
+            raise err
+        return self._agent.get_job(step_id)

@@ -1,0 +1,81 @@
+"""``nova-livemig-agent``: the compute-side agent service.
+
+Builds its own config, sets up oslo.log, loads ``[agent] driver`` and
+serves until SIGTERM or SIGINT. The transport URL is logged with its
+password masked; the environment is never logged.
+"""
+
+import signal
+import sys
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_livemig import agent as agent_mod
+from nova_livemig import conf as conf_mod
+from nova_livemig import exception
+from nova_livemig import plugins
+from nova_livemig import rpc
+
+LOG = logging.getLogger(__name__)
+PROJECT = 'nova-livemig'
+
+
+def build_conf(argv):
+    """The agent's :class:`~oslo_config.cfg.ConfigOpts`, parsed.
+
+    :param argv: command line arguments, without the program name
+    """
+    conf = cfg.ConfigOpts()
+    conf_mod.register_opts(conf)
+    logging.register_options(conf)
+    conf(argv, project=PROJECT, prog='nova-livemig-agent')
+    return conf
+
+
+def main(argv=None, stop_event=None):
+    """Run the agent; returns the exit status.
+
+    :param stop_event: a :class:`threading.Event` that stops the agent
+        (tests); SIGTERM and SIGINT set it too
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        conf = build_conf(argv)
+    except (cfg.Error, ValueError) as err:
+        print(f'nova-livemig-agent: {err}', file=sys.stderr)
+        return 2
+    logging.setup(conf, PROJECT)
+    stop = stop_event or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    try:
+        driver = plugins.load(plugins.DRIVERS, conf.agent.driver,
+                              invoke_args=(conf,))
+        transport = rpc.get_transport(conf)
+    except exception.LivemigError as err:
+        LOG.error('cannot start: %s', err)
+        print(f'nova-livemig-agent: {err}', file=sys.stderr)
+        return err.exit_code
+    except Exception as err:  # noqa: BLE001 - a malformed transport_url
+        LOG.error('cannot start: %s', rpc.masked_url(str(err)))
+        print(f'nova-livemig-agent: {rpc.masked_url(str(err))}',
+              file=sys.stderr)
+        return 2
+    LOG.info('host %s, driver %s, transport %s', conf.agent.host,
+             conf.agent.driver, rpc.masked_url(conf.transport_url))
+    service = agent_mod.Agent(conf, driver, transport)
+    service.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        service.stop()
+        rpc.cleanup(transport)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

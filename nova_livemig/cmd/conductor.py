@@ -1,0 +1,152 @@
+"""``nova-livemig-conductor``: plans, persists and executes migrations.
+
+Builds its own config, sets up oslo.log, brings the database schema up to
+date (``[database] auto_sync``; or only that, with ``--db-sync``), resumes
+the plans a previous run left executing, and serves ``ConductorAPI`` until
+SIGTERM or SIGINT. The transport URL is logged with its password masked;
+the environment is never logged.
+
+Exit status: 0 after a clean stop (or a successful ``--db-sync``), 2 on bad
+configuration, with an error naming the option, the value and what is
+allowed.
+"""
+
+import signal
+import sys
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_livemig import conductor as endpoint_mod
+from nova_livemig import conf as conf_mod
+from nova_livemig import exception
+from nova_livemig import manager
+from nova_livemig import notifications
+from nova_livemig import plugins
+from nova_livemig import rpc
+from nova_livemig.db import api as db_api
+
+LOG = logging.getLogger(__name__)
+PROJECT = 'nova-livemig'
+
+CLI_OPTS = [
+    cfg.BoolOpt('db-sync', default=False,
+                help='Apply the database schema migrations and exit.'),
+]
+
+
+def build_conf(argv):
+    """The conductor's :class:`~oslo_config.cfg.ConfigOpts`, parsed.
+
+    :param argv: command line arguments, without the program name
+    """
+    conf = cfg.ConfigOpts()
+    conf_mod.register_opts(conf)
+    conf.register_cli_opts(CLI_OPTS)
+    logging.register_options(conf)
+    conf(argv, project=PROJECT, prog='nova-livemig-conductor')
+    return conf
+
+
+def make_notify(transport, host):
+    """``notify(event_type, payload)`` through an oslo.messaging notifier;
+    a failed notification is logged, never raised."""
+    notifier = rpc.get_notifier(transport, host)
+
+    def notify(event_type, payload):
+        try:
+            notifications.emit(notifier, {}, event_type, payload)
+        except Exception as err:  # noqa: BLE001 - best effort
+            LOG.warning('notification %s not sent: %s', event_type, err)
+    return notify
+
+
+class Service:
+    """A running conductor: the service object, its RPC server and
+    transport. The demo and the tests run one in-process.
+
+    :param transport: an RPC transport to share (``fake://`` needs the
+        same object on both sides), or None to build one from ``conf``
+    """
+
+    def __init__(self, conf, db, transport=None):
+        self.conf = conf
+        self.own_transport = transport is None
+        self.transport = transport or rpc.get_transport(conf)
+        executor = plugins.load(plugins.EXECUTORS, conf.conductor.executor,
+                                invoke_args=(conf, self.transport))
+        host = conf.conductor.host
+        self.conductor = manager.Conductor(conf, db, executor)
+        self.conductor.notify = make_notify(
+            self.transport if not self.own_transport
+            else rpc.get_notification_transport(conf),
+            host or self.conductor.host)
+        self.conductor.engine.notify = self.conductor.notify
+        self.server = rpc.get_server(
+            self.transport, rpc.CONDUCTOR_TOPIC, self.conductor.host,
+            [endpoint_mod.ConductorEndpoint(self.conductor)])
+
+    def start(self):
+        self.server.start()
+        self.conductor.start()
+
+    def stop(self):
+        self.server.stop()
+        self.server.wait()
+        self.conductor.stop()
+        if self.own_transport:
+            rpc.cleanup(self.transport)
+
+
+def main(argv=None, stop_event=None):
+    """Run the conductor; returns the exit status.
+
+    :param stop_event: a :class:`threading.Event` that stops it (tests);
+        SIGTERM and SIGINT set it too
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        conf = build_conf(argv)
+    except (cfg.Error, ValueError) as err:
+        print(f'nova-livemig-conductor: {err}', file=sys.stderr)
+        return 2
+    logging.setup(conf, PROJECT)
+    try:
+        db = db_api.Database(conf.database.connection)
+        if conf.db_sync:
+            revision = db.sync()
+            print(f'database schema at revision {revision}')
+            return 0
+        if conf.database.auto_sync:
+            db.sync()
+        else:
+            db.check()
+        service = Service(conf, db)
+    except exception.LivemigError as err:
+        LOG.error('cannot start: %s', err)
+        print(f'nova-livemig-conductor: {err}', file=sys.stderr)
+        return err.exit_code
+    except Exception as err:  # noqa: BLE001 - bad URL, unreachable DB
+        msg = rpc.masked_url(str(err))
+        LOG.error('cannot start: %s', msg)
+        print(f'nova-livemig-conductor: {msg}', file=sys.stderr)
+        return 2
+    stop = stop_event or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    LOG.info('conductor %s, executor %s, transport %s',
+             service.conductor.host, conf.conductor.executor,
+             rpc.masked_url(conf.transport_url))
+    service.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        service.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""``nova-livemig plan create|list|show|execute|abort`` and ``nova-livemig
+migrate``: plans kept by the conductor, through ``ConductorAPI``.
+
+* ``plan create --policy drain --host H [--dry-run]``: plan on the live
+  model; the plan is recorded (``planned``, or ``dry-run``: a record only)
+* ``plan list`` / ``plan show ID``
+* ``plan execute ID``: start it and follow it with progress bars until it
+  ends (``--no-wait`` returns at once)
+* ``plan abort ID``: pending steps are skipped, running ones aborted
+* ``migrate VM [--to HOST]``: one VM, to HOST or where it migrates best
+
+Progress is plain text: on a terminal the block of bars is redrawn in
+place; in a log (not a TTY) a new block is printed when something changed,
+at most every few seconds, so the log stays readable.
+
+Exit status: 0 the plan completed with every VM placed; 1 a VM stays where
+it was (unplaced, failed step, aborted plan) or the conductor did not
+answer; 2 bad input (unknown policy, VM, host or plan id).
+"""
+
+import json
+import sys
+import time
+
+import oslo_messaging
+
+from nova_livemig import exception
+from nova_livemig import progress as progress_mod
+
+#: extra ``register_opts`` callables (every group is in conf.MODULES)
+REGISTER = ()
+GIB = 1024 ** 3
+BAR_WIDTH = 20
+ENDED = ('dry-run', 'completed', 'failed', 'aborted')
+#: remote exception types that are the caller's mistake (exit status 2)
+INPUT_ERRORS = ('InvalidInput', 'NotFound', 'InvalidSnapshot', 'InvalidPlan')
+
+
+def add_plan_arguments(parser):
+    """Options of ``plan create|list|show|execute|abort`` (``--policy``,
+    ``--host`` and ``--vm`` are shared with offline planning)."""
+    group = parser.add_argument_group(
+        'plans kept by the conductor', 'create, list, show, execute, abort')
+    group.add_argument('--dry-run', action='store_true',
+                       help='create: record the plan, never execute it')
+    _add_watch_arguments(group)
+
+
+def add_migrate_arguments(parser):
+    parser.add_argument('vm', metavar='VM', help='the VM to move')
+    parser.add_argument('--to', metavar='HOST', dest='to',
+                        help='destination; default: the host it migrates '
+                             'to best (smart placement)')
+    _add_watch_arguments(parser)
+
+
+def _add_watch_arguments(parser):
+    parser.add_argument('--no-wait', action='store_true',
+                        help='return once the conductor has the request; '
+                             'do not follow the progress')
+    parser.add_argument('--json', action='store_true',
+                        help='print the plan as JSON (for programs)')
+    parser.add_argument('--interval', type=float, default=1.0,
+                        metavar='S', help='seconds between two progress '
+                                          'updates (default 1)')
+
+
+def conductor_api(conf, transport=None):
+    from nova_livemig import rpc
+    from nova_livemig import rpcapi
+    transport = transport or rpc.get_transport(conf)
+    return rpcapi.ConductorAPI(transport)
+
+
+def _call(func, *args):
+    """Call the conductor; remote errors become local ones."""
+    try:
+        return func({}, *args)
+    except oslo_messaging.RemoteError as err:
+        if err.exc_type in INPUT_ERRORS:
+            first = (err.value or err.exc_type).splitlines()[0]
+            raise exception.LivemigError(first) from err
+        raise exception.MigrationFailed(
+            f'conductor error {err.exc_type}: {err.value}') from err
+    except oslo_messaging.MessagingTimeout as err:
+        raise exception.MigrationFailed(
+            'the conductor did not answer (is nova-livemig-conductor '
+            'running on the same transport_url?)') from err
+
+
+def _positive(name, value):
+    if not value > 0 or value != value:
+        raise exception.InvalidInput(name, value, 'a positive number')
+    return value
+
+
+def run_plan(args, conf, api=None, out=None):
+    """Run one ``plan`` action; returns the exit status."""
+    out = out or sys.stdout
+    _positive('--interval', args.interval)
+    api = api or conductor_api(conf)
+    action = args.action
+    if action in ('show', 'execute', 'abort') and not args.plan_id:
+        raise exception.InvalidInput('ID', None,
+                                     f'a plan id after "plan {action}" '
+                                     '(see "plan list")')
+    if action == 'create':
+        if not args.policy:
+            raise exception.InvalidInput('--policy', None,
+                                         'a policy name, e.g. drain')
+        view = _call(api.create_plan, args.policy, list(args.vm),
+                     list(args.host), bool(args.dry_run))
+        _print(out, view, args.json, render_plan)
+        return 1 if view['document'].get('unplaced') else 0
+    if action == 'list':
+        plans = _call(api.list_plans)
+        out.write((json.dumps(plans, indent=1) if args.json
+                   else render_list(plans)) + '\n')
+        return 0
+    if action == 'show':
+        view = _call(api.show_plan, args.plan_id)
+        _print(out, view, args.json, render_plan)
+        return 0
+    if action == 'abort':
+        view = _call(api.abort_plan, args.plan_id)
+    else:
+        view = _call(api.execute_plan, args.plan_id)
+    return _follow(api, view, args, out)
+
+
+def run_migrate(args, conf, api=None, out=None):
+    """``migrate VM [--to HOST]``; returns the exit status."""
+    out = out or sys.stdout
+    _positive('--interval', args.interval)
+    api = api or conductor_api(conf)
+    view = _call(api.migrate_vm, args.vm, args.to)
+    return _follow(api, view, args, out)
+
+
+def _follow(api, view, args, out):
+    if not args.no_wait:
+        view = watch(api, view['id'], out, args.interval,
+                     tty=out.isatty() and not args.json)
+    _print(out, view, args.json, render_result)
+    return exit_status(view)
+
+
+def exit_status(view):
+    if view['state'] in ('completed',) and not view['document'].get(
+            'unplaced'):
+        return 0
+    if view['state'] in ('planned', 'executing', 'aborting', 'dry-run'):
+        return 0
+    return 1
+
+
+def _print(out, view, as_json, render):
+    out.write((json.dumps(view, indent=1) if as_json else render(view))
+              + '\n')
+
+
+def watch(api, plan_id, out, interval_s=1.0, tty=False, quiet_s=5.0,
+          sleep=time.sleep):
+    """Follow a plan until it ends, printing progress; returns its view.
+
+    :param tty: redraw in place; else print a block when it changed (and
+        at least every ``quiet_s`` while a step runs)
+    """
+    last_text, last_at, last_done, drawn = None, 0.0, None, 0
+    while True:
+        view = _call(api.show_plan, plan_id)
+        lines = render_progress(view)
+        text = '\n'.join(lines)
+        now = time.monotonic()
+        if tty:
+            if drawn:
+                out.write(f'\x1b[{drawn}F\x1b[J')
+            out.write(text + '\n')
+            drawn = len(lines)
+        elif text != last_text and (now - last_at >= quiet_s
+                                    or view['state'] in ENDED
+                                    or view['totals']['done'] != last_done):
+            out.write(text + '\n\n')
+            last_text, last_at = text, now
+            last_done = view['totals']['done']
+        out.flush()
+        if view['state'] in ENDED or view['state'] == 'planned':
+            return view
+        sleep(interval_s)
+
+
+def _bar(fraction, width=BAR_WIDTH):
+    """``[#####.....]`` for a fraction.
+
+    >>> _bar(0.5, 10)
+    '[#####.....]'
+    """
+    fraction = min(max(fraction, 0.0), 1.0)
+    full = int(round(fraction * width))
+    return '[' + '#' * full + '.' * (width - full) + ']'
+
+
+def render_progress(view):
+    """The progress block of a plan: one line per running step, then the
+    totals. Pure.
+
+    >>> render_progress({'id': 'p', 'state': 'executing', 'policy': 'drain',
+    ...     'totals': {'steps': 2, 'done': 1, 'eta_s': 12.0,
+    ...                'counts': {'completed': 1, 'running': 1}},
+    ...     'steps': [{'state': 'running', 'vm': 'v2', 'source': 'a',
+    ...                'destination': 'c', 'algorithm': 'precopy',
+    ...                'remaining_bytes': GIB, 'total_bytes': 4 * GIB,
+    ...                'rate_mib_s': 512.0, 'elapsed_s': 6.0,
+    ...                'predicted_s': 8.0, 'attempt': 1}]})[0]
+    'v2  a -> c  precopy  [###############.....]  1.00 GiB left  512 MiB/s'
+    """
+    lines = []
+    for s in view['steps']:
+        if s['state'] != 'running':
+            continue
+        total, left = s.get('total_bytes'), s.get('remaining_bytes')
+        if total and left is not None:
+            frac = 1.0 - left / total
+            tail = f'{left / GIB:.2f} GiB left'
+        else:
+            frac = min((s.get('elapsed_s') or 0.0)
+                       / max(s.get('predicted_s') or 1.0, 1e-9), 1.0)
+            tail = 'starting'
+        rate = s.get('rate_mib_s')
+        tail += f'  {rate:.0f} MiB/s' if rate else ''
+        retry = f' (attempt {s["attempt"]})' if s.get('attempt', 1) > 1 \
+            else ''
+        lines.append(f'{s["vm"]}  {s["source"]} -> {s["destination"]}  '
+                     f'{s["algorithm"]}{retry}  {_bar(frac)}  {tail}')
+    t = view['totals']
+    counts = ', '.join(f'{n} {k}' for k, n in sorted(t['counts'].items()))
+    frac = t['done'] / t['steps'] if t['steps'] else 1.0
+    lines.append(f'plan {view["id"][:8]} {view["state"]}: '
+                 f'{_bar(frac)} {t["done"]}/{t["steps"]} steps done '
+                 f'({counts or "no steps"}); ~{t["eta_s"]:.0f} s left')
+    return lines
+
+
+def render_plan(view):
+    """A plan and its steps, for people."""
+    lines = [f'Plan {view["id"]}  policy {view["policy"]}  state '
+             f'{view["state"]}' + ('  (dry run)' if view.get('dry_run')
+                                   else '')]
+    lines.append(f'{"#":>3}  {"VM":<16} {"SOURCE":<12} -> '
+                 f'{"DESTINATION":<12} {"ALGORITHM":<12} {"PRED s":>8}  '
+                 f'{"STATE":<10} NOTE')
+    for s in view['steps']:
+        note = s.get('error') or ''
+        if s.get('attempt', 1) > 1:
+            note = f'attempt {s["attempt"]} ' + note
+        lines.append(f'{s["seq"]:>3}  {s["vm"]:<16} {s["source"]:<12} -> '
+                     f'{s["destination"]:<12} {s["algorithm"]:<12} '
+                     f'{s["predicted_s"]:>8.1f}  {s["state"]:<10} {note}')
+    doc = view.get('document') or {}
+    for u in doc.get('unplaced', ()):
+        lines.append(f'unplaced: {u["vm"]}: {u["reason"]}')
+    for u in doc.get('schedule', {}).get('unscheduled', ()):
+        lines.append(f'unscheduled: {u["vm"]}: {u["reason"]}')
+    if view.get('error'):
+        lines.append(f'error: {view["error"]}')
+    return '\n'.join(lines)
+
+
+def render_result(view):
+    """How a plan ended: the steps, then where each VM is now."""
+    lines = [render_plan(view), '', 'VM placement after the plan:']
+    for vm, host in sorted(progress_mod.final_placement(view).items()):
+        lines.append(f'  {vm:<16} {host}')
+    elapsed = view['totals'].get('elapsed_s')
+    if elapsed is not None:
+        lines.append(f'elapsed: {elapsed:.1f} s; measured/predicted '
+                     f'time: {view["totals"]["time_ratio"]:.3f}')
+    return '\n'.join(lines)
+
+
+def render_list(plans):
+    if not plans:
+        return 'no plans'
+    lines = [f'{"ID":<36}  {"POLICY":<12} {"STATE":<10} {"ORIGIN":<20} '
+             'STEPS']
+    for p in plans:
+        counts = ', '.join(f'{n} {k}' for k, n in sorted(
+            (p.get('step_counts') or {}).items()))
+        lines.append(f'{p["id"]:<36}  {p["policy"]:<12} {p["state"]:<10} '
+                     f'{p["origin"]:<20} {counts}')
+    return '\n'.join(lines)

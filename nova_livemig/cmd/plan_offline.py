@@ -1,0 +1,155 @@
+"""``nova-livemig plan --snapshot FILE --policy P``: plan offline.
+
+Reads a snapshot file (format v1, ``doc/plan-format.md``), runs one policy
+on it and prints the plan: a table for people (``--format table``, the
+default) or the documented JSON for programs (``--format json``). Nothing
+is contacted and nothing is changed.
+
+Exit status: 0 when every VM the policy wanted to move is placed, 1 when
+some are unplaced (listed with the reason), 2 on bad input (a malformed
+snapshot, an unknown policy, VM or host, a non-positive downtime...), with
+an error naming the field, the value and what is allowed.
+"""
+
+import dataclasses
+import json
+import math
+import sys
+
+from nova_livemig import algorithms as algorithms_mod
+from nova_livemig import exception
+from nova_livemig import graph as graph_mod
+from nova_livemig import model
+from nova_livemig import plugins
+from nova_livemig import policies
+from nova_livemig import report
+from nova_livemig.conf import planner
+from nova_livemig.policies import single
+
+FORMATS = ('table', 'json')
+
+
+def add_arguments(parser):
+    """Add the offline-planning options to the ``plan`` sub-command.
+
+    :param parser: the ``plan`` :class:`argparse.ArgumentParser`
+    """
+    group = parser.add_argument_group(
+        'offline planning', 'plan from a snapshot file; nothing is changed')
+    group.add_argument('--snapshot', metavar='FILE',
+                       help='cluster snapshot (JSON, format v1) to plan '
+                            'from')
+    group.add_argument('--policy', metavar='NAME',
+                       help='planning policy: single (best destination of '
+                            '--vm), drain (empty --host, or every host in '
+                            'maintenance), ...')
+    group.add_argument('--vm', action='append', default=[], metavar='ID',
+                       help='VM to place (single; repeatable)')
+    group.add_argument('--host', action='append', default=[],
+                       metavar='HOST',
+                       help='host to drain (drain; repeatable); default: '
+                            'every host in maintenance')
+    group.add_argument('--max-downtime-ms', type=float, metavar='MS',
+                       help='downtime target of every migration; '
+                            'overrides [planner] max_downtime_ms '
+                            '(default 500, as Nova\'s)')
+    group.add_argument('--format', choices=FORMATS, default='table',
+                       help='table for people (default), json for programs')
+    group.add_argument('--output', metavar='FILE',
+                       help='write the plan to FILE instead of standard '
+                            'output')
+
+
+def _options(args, conf):
+    options = planner.options_from(conf)
+    value = args.max_downtime_ms
+    if value is not None:
+        if not math.isfinite(value) or value <= 0:
+            raise exception.InvalidInput(
+                '--max-downtime-ms', value,
+                'a positive, finite number of milliseconds')
+        options = dataclasses.replace(options, max_downtime_ms=value)
+    if not options.algorithms:
+        raise exception.InvalidInput(
+            '[planner] algorithms', [],
+            'at least one algorithm left after allow_postcopy and '
+            'allow_throttle')
+    return options
+
+
+def _policy(name):
+    if not name:
+        raise exception.InvalidInput(
+            '--policy', name,
+            'one of ' + ', '.join(plugins.names(plugins.POLICIES)))
+    try:
+        return plugins.load(plugins.POLICIES, name)
+    except exception.PluginLoadError as exc:
+        raise exception.InvalidInput(
+            '--policy', name,
+            'one of ' + ', '.join(plugins.names(plugins.POLICIES))
+            + f' ({exc})') from exc
+
+
+def _request(args, snapshot):
+    for vm_id in args.vm:
+        if vm_id not in snapshot.vms:
+            raise exception.InvalidInput('--vm', vm_id, single.known_names(
+                'a VM id of the snapshot', snapshot.vms))
+    for name in args.host:
+        if name not in snapshot.hosts:
+            raise exception.InvalidInput('--host', name, single.known_names(
+                'a host name of the snapshot', snapshot.hosts))
+    if args.policy == 'single' and not args.vm:
+        raise exception.InvalidInput(
+            '--vm', None, single.known_names(
+                'at least one VM id with --policy single', snapshot.vms))
+    if args.policy == 'single' and args.host:
+        raise exception.InvalidInput(
+            '--host', args.host, 'nothing with --policy single (it finds '
+            'the destination; use --policy drain to empty a host)')
+    if args.policy == 'drain' and args.vm:
+        raise exception.InvalidInput(
+            '--vm', args.vm, 'nothing with --policy drain (it moves every '
+            'VM off --host; use --policy single for one VM)')
+    return policies.PlanRequest(vms=tuple(args.vm), hosts=tuple(args.host))
+
+
+def _write(text, path):
+    if path is None:
+        sys.stdout.write(text + '\n')
+        return
+    try:
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(text + '\n')
+    except OSError as err:
+        raise exception.InvalidInput(
+            '--output', path, f'a writable file ({err.strerror})') from err
+
+
+def run(args, conf):
+    """Plan offline and print the plan.
+
+    :param args: the parsed ``plan`` arguments (see :func:`add_arguments`)
+    :param conf: a :class:`oslo_config.cfg.ConfigOpts` with every option
+        group registered
+    :returns: the exit status: 0 all placed, 1 some VMs unplaced
+    :raises LivemigError: on bad input (exit status 2)
+    """
+    if not args.snapshot:
+        raise exception.InvalidInput(
+            '--snapshot', None, 'a snapshot file to plan offline from (or '
+            'an action: create, list, show, execute, abort)')
+    options = _options(args, conf)
+    policy = _policy(args.policy)
+    snapshot = model.load(args.snapshot)
+    request = _request(args, snapshot)
+    algorithms = algorithms_mod.load_algorithms(options.algorithms)
+    graph = graph_mod.LinkGraph(snapshot)
+    result = policy.plan(snapshot, graph, request, options, algorithms)
+    if args.format == 'json':
+        text = json.dumps(result.to_primitive(), indent=2)
+    else:
+        text = report.render_table(result, options.max_downtime_ms)
+    _write(text, args.output)
+    return 1 if result.unplaced else 0

@@ -1,0 +1,95 @@
+"""The conductor's RPC endpoint (``ConductorAPI`` 1.0).
+
+:class:`ConductorEndpoint` has exactly the methods of ``ConductorAPI``
+(``doc/control-plane-contract.md``); each validates its message with
+:mod:`nova_livemig.messages` or checks its arguments, then hands plain
+values to the :class:`nova_livemig.manager.Conductor`. A garbled cast is
+logged and dropped, a garbled call raises
+:class:`~nova_livemig.exception.InvalidInput`: nothing is half-done.
+"""
+
+import logging
+
+import oslo_messaging
+
+from nova_livemig import exception
+from nova_livemig import messages
+from nova_livemig import plugins
+
+LOG = logging.getLogger(__name__)
+
+
+def _strings(field, value, allow_empty=True):
+    if value is None:
+        value = []
+    if (not isinstance(value, list)
+            or not all(isinstance(v, str) and v for v in value)
+            or (not allow_empty and not value)):
+        raise exception.InvalidInput(field, value,
+                                     'a list of non-empty strings')
+    return value
+
+
+def _string(field, value):
+    if not isinstance(value, str) or not value:
+        raise exception.InvalidInput(field, value, 'a non-empty string')
+    return value
+
+
+class ConductorEndpoint:
+    """The RPC endpoint of ``ConductorAPI`` 1.0 (topic
+    ``nova-livemig-conductor``)."""
+
+    target = oslo_messaging.Target(version='1.0')
+
+    def __init__(self, conductor):
+        self.conductor = conductor
+
+    # casts: a garbled message is logged and dropped
+    def _cast(self, cls, data, handler):
+        try:
+            msg = cls.from_primitive(data)
+        except exception.InvalidInput as err:
+            LOG.warning('dropping a garbled %s: %s', cls.__name__, err)
+            return
+        handler(msg)
+
+    def report_measurements(self, ctxt, report):
+        self._cast(messages.HostReport, report, self.conductor.report)
+
+    def migration_progress(self, ctxt, progress):
+        self._cast(messages.Progress, progress,
+                   self.conductor.engine.on_progress)
+
+    def migration_result(self, ctxt, result):
+        self._cast(messages.Result, result, self.conductor.engine.on_result)
+
+    # calls: a bad argument raises InvalidInput (a RemoteError client-side)
+    def create_plan(self, ctxt, policy, vms=None, hosts=None, dry_run=False):
+        policy = _string('policy', policy)
+        if policy not in plugins.names(plugins.POLICIES):
+            raise exception.InvalidInput(
+                'policy', policy,
+                'one of ' + ', '.join(plugins.names(plugins.POLICIES)))
+        if not isinstance(dry_run, bool):
+            raise exception.InvalidInput('dry_run', dry_run,
+                                         'true or false')
+        return self.conductor.create_plan(
+            policy, _strings('vms', vms), _strings('hosts', hosts), dry_run)
+
+    def list_plans(self, ctxt):
+        return self.conductor.list_plans()
+
+    def show_plan(self, ctxt, plan_id):
+        return self.conductor.show_plan(_string('plan_id', plan_id))
+
+    def execute_plan(self, ctxt, plan_id):
+        return self.conductor.execute_plan(_string('plan_id', plan_id))
+
+    def abort_plan(self, ctxt, plan_id):
+        return self.conductor.abort_plan(_string('plan_id', plan_id))
+
+    def migrate_vm(self, ctxt, vm, destination=None):
+        destination = (None if destination is None
+                       else _string('destination', destination))
+        return self.conductor.migrate_vm(_string('vm', vm), destination)

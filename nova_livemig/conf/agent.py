@@ -1,0 +1,53 @@
+"""Options of the ``[agent]`` group: the compute-side agent."""
+
+import socket
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('agent', title='Agent options',
+                     help='The nova-livemig agent that runs on every '
+                          'compute host: it reports measurements to the '
+                          'conductor and carries out live migrations.')
+
+OPTS = [
+    cfg.StrOpt('host', default=socket.gethostname(),
+               sample_default='<hostname>',
+               help='Name of this compute host, as in the snapshot and in '
+                    'Nova; the agent\'s RPC server listens on it.\n\n'
+                    'Possible values:\n\n* The Nova compute host name.\n'),
+    cfg.StrOpt('driver', default='fake',
+               help='Compute driver plugin (namespace '
+                    'nova_livemig.drivers).\n\nPossible values:\n\n'
+                    '* ``libvirt``: QEMU through libvirt\n'
+                    '* ``fake``: a simulated host (tests, demos)\n\n'
+                    'Related options:\n\n* ``[fake_driver]``\n'),
+    cfg.FloatOpt('report_interval_s', default=30.0, min=0.1,
+                 help='Seconds between two measurement reports to the '
+                      'conductor.\n\nRelated options:\n\n'
+                      '* ``[conductor] report_max_age_s`` must be well '
+                      'above this.\n'),
+    cfg.FloatOpt('progress_interval_s', default=2.0, min=0.01,
+                 help='Seconds between two progress reports of a running '
+                      'migration.'),
+    cfg.FloatOpt('monitor_interval_s', default=0.5, min=0.001,
+                 help='Seconds between two looks at a running migration '
+                      'job (deadline, post-copy switch, completion).\n\n'
+                      'Related options:\n\n* ``progress_interval_s``\n'),
+    cfg.IntOpt('job_history', default=1000, min=1,
+               help='Finished migrations whose results the agent keeps '
+                    'for ``get_job`` (a restarted conductor re-attaches '
+                    'through it); the oldest are forgotten first.'),
+]
+
+
+def register_opts(conf):
+    # A fresh OptGroup per ConfigOpts: oslo.config copies a registered
+    # group shallowly, so a shared one would share set_override()s
+    # between ConfigOpts (two agents in one process, tests).
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
+                                      help=GROUP.help))
+    conf.register_opts(OPTS, group=GROUP.name)
+
+
+def list_opts():
+    return {GROUP: OPTS}

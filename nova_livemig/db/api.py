@@ -1,0 +1,242 @@
+"""The database API: every query of the conductor, returning plain dicts.
+
+One short session per call, so any thread may call it. State changes that
+race (a result arriving while a runner times the step out) go through
+:meth:`Database.update_step` with ``expect=`` states: compare and set.
+"""
+
+import time
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import orm
+
+from nova_livemig import exception
+from nova_livemig.db import migration
+from nova_livemig.db import models
+
+_PLAN_COLUMNS = [c.name for c in models.Plan.__table__.columns]
+_STEP_COLUMNS = [c.name for c in models.Step.__table__.columns]
+
+
+def _plan_dict(row):
+    return {name: getattr(row, name) for name in _PLAN_COLUMNS}
+
+
+def _step_dict(row):
+    return {name: getattr(row, name) for name in _STEP_COLUMNS}
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class Database:
+    """:param url: an SQLAlchemy URL (``[database] connection``)"""
+
+    def __init__(self, url):
+        try:
+            kwargs = {}
+            if url.startswith('sqlite'):
+                kwargs['connect_args'] = {'timeout': 30,
+                                          'check_same_thread': False}
+            self.engine = sa.create_engine(url, **kwargs)
+        except (sa_exc.ArgumentError, ImportError) as err:
+            raise exception.InvalidInput(
+                '[database] connection', url,
+                f'an SQLAlchemy URL with an installed driver ({err})'
+            ) from err
+        if url.startswith('sqlite'):
+            sa.event.listen(self.engine, 'connect', _sqlite_pragmas)
+        self._session = orm.sessionmaker(self.engine, expire_on_commit=False)
+
+    def sync(self):
+        """Apply the schema migrations; returns the revision."""
+        return migration.sync(self.engine)
+
+    def check(self):
+        migration.check(self.engine)
+
+    # Plans ---------------------------------------------------------------
+
+    def create_plan(self, policy, request, document, steps, state,
+                    origin='api'):
+        """Insert a plan and its steps in one transaction.
+
+        :param steps: dicts of :class:`~.models.Step` columns (no ids)
+        :returns: the plan dict with its steps
+        """
+        now = time.time()
+        plan_id = new_id()
+        with self._session.begin() as session:
+            plan = models.Plan(id=plan_id, policy=policy, state=state,
+                               origin=origin, request=request,
+                               document=document, created_at=now,
+                               updated_at=now)
+            session.add(plan)
+            for seq, fields in enumerate(steps):
+                session.add(models.Step(
+                    id=new_id(), plan_id=plan_id, seq=seq, attempt=1,
+                    state='pending', **fields))
+        return self.get_plan(plan_id)
+
+    def get_plan(self, plan_id):
+        """:raises NotFound: when no plan has that id"""
+        with self._session() as session:
+            plan = session.get(models.Plan, plan_id)
+            if plan is None:
+                raise exception.NotFound('plan', plan_id)
+            out = _plan_dict(plan)
+            out['steps'] = [_step_dict(s) for s in plan.steps]
+        return out
+
+    def list_plans(self):
+        """Every plan, newest first, with step counts per state."""
+        with self._session() as session:
+            plans = session.scalars(sa.select(models.Plan).order_by(
+                models.Plan.created_at.desc())).all()
+            counts = {}
+            for plan_id, state, n in session.execute(
+                    sa.select(models.Step.plan_id, models.Step.state,
+                              sa.func.count()).group_by(
+                        models.Step.plan_id, models.Step.state)):
+                counts.setdefault(plan_id, {})[state] = n
+            return [dict(_plan_dict(p), step_counts=counts.get(p.id, {}))
+                    for p in plans]
+
+    def plan_ids(self, states):
+        with self._session() as session:
+            return list(session.scalars(
+                sa.select(models.Plan.id).where(
+                    models.Plan.state.in_(states)).order_by(
+                    models.Plan.created_at)))
+
+    def set_plan_state(self, plan_id, state, expect=None, error=None):
+        """Set a plan's state; with ``expect``, only from those states.
+
+        :returns: True when the row changed
+        """
+        now = time.time()
+        values = {'state': state, 'updated_at': now}
+        if state == 'executing':
+            values['started_at'] = now
+        if state in models.PLAN_DONE:
+            values['finished_at'] = now
+        if error is not None:
+            values['error'] = error
+        stmt = sa.update(models.Plan).where(models.Plan.id == plan_id)
+        if expect is not None:
+            stmt = stmt.where(models.Plan.state.in_(expect))
+        with self._session.begin() as session:
+            return session.execute(stmt.values(**values)).rowcount == 1
+
+    # Steps ---------------------------------------------------------------
+
+    def get_step(self, step_id):
+        with self._session() as session:
+            step = session.get(models.Step, step_id)
+            return None if step is None else _step_dict(step)
+
+    def steps(self, plan_id):
+        with self._session() as session:
+            return [_step_dict(s) for s in session.scalars(
+                sa.select(models.Step).where(
+                    models.Step.plan_id == plan_id).order_by(
+                    models.Step.seq))]
+
+    def update_step(self, step_id, expect=None, **values):
+        """Change a step; with ``expect``, only from those states.
+
+        :returns: True when the row changed
+        """
+        stmt = sa.update(models.Step).where(models.Step.id == step_id)
+        if expect is not None:
+            stmt = stmt.where(models.Step.state.in_(expect))
+        with self._session.begin() as session:
+            return session.execute(stmt.values(**values)).rowcount == 1
+
+    def replace_step(self, step_id, expect, values, new_fields):
+        """Close one step and add the step that takes over its VM, in one
+        transaction; returns the new step dict, or None when the old step
+        was not in ``expect``."""
+        with self._session.begin() as session:
+            changed = session.execute(
+                sa.update(models.Step).where(
+                    models.Step.id == step_id,
+                    models.Step.state.in_(expect)).values(
+                    **values)).rowcount
+            if changed != 1:
+                return None
+            old = session.get(models.Step, step_id)
+            seq = session.scalar(sa.select(sa.func.max(models.Step.seq)).where(
+                models.Step.plan_id == old.plan_id)) + 1
+            new = models.Step(id=new_id(), plan_id=old.plan_id, seq=seq,
+                              attempt=old.attempt + 1, replaces=old.id,
+                              vm=old.vm, state='pending', **new_fields)
+            session.add(new)
+            session.flush()
+            return _step_dict(new)
+
+    # Leases and periodic runs --------------------------------------------
+
+    def acquire_lease(self, name, holder, ttl_s, now=None):
+        """Take or renew a lease; True when ``holder`` has it now."""
+        now = time.time() if now is None else now
+        try:
+            with self._session.begin() as session:
+                changed = session.execute(
+                    sa.update(models.Lease).where(
+                        models.Lease.name == name,
+                        sa.or_(models.Lease.holder == holder,
+                               models.Lease.expires_at < now)).values(
+                        holder=holder, expires_at=now + ttl_s)).rowcount
+                if changed:
+                    return True
+                if session.get(models.Lease, name) is not None:
+                    return False
+                session.add(models.Lease(name=name, holder=holder,
+                                         expires_at=now + ttl_s))
+            return True
+        except sa_exc.IntegrityError:
+            return False
+
+    def release_lease(self, name, holder):
+        with self._session.begin() as session:
+            session.execute(sa.delete(models.Lease).where(
+                models.Lease.name == name, models.Lease.holder == holder))
+
+    def last_run(self, policy):
+        """``(cron, last_run_at)`` of a scheduled policy, or None."""
+        with self._session() as session:
+            row = session.get(models.PeriodicRun, policy)
+            return None if row is None else (row.cron, row.last_run_at)
+
+    def record_run(self, policy, cron, at, plan_id=None):
+        with self._session.begin() as session:
+            row = session.get(models.PeriodicRun, policy)
+            if row is None:
+                session.add(models.PeriodicRun(
+                    policy=policy, cron=cron, last_run_at=at,
+                    last_plan_id=plan_id))
+            else:
+                row.cron, row.last_run_at = cron, at
+                row.last_plan_id = plan_id
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute('PRAGMA journal_mode=WAL')
+    cur.execute('PRAGMA foreign_keys=ON')
+    cur.close()
+
+
+def from_conf(conf):
+    """The :class:`Database` of ``[database] connection``, schema synced
+    (``auto_sync``) or checked."""
+    db = Database(conf.database.connection)
+    if conf.database.auto_sync:
+        db.sync()
+    else:
+        db.check()
+    return db

@@ -1,0 +1,96 @@
+"""Compute drivers: how an agent measures its host and moves VMs.
+
+Namespace ``nova_livemig.drivers``, exactly one loaded per agent (by
+``[agent] driver``). ``fake`` simulates a compute node; ``libvirt`` drives
+QEMU through libvirt. A driver is constructed with the agent's config and
+is the only place that talks to the hypervisor; the decisions (when to
+switch to post-copy, when to give up) are the pure functions of
+:mod:`nova_livemig.drivers.migration`, fed with its :class:`JobInfo`.
+"""
+
+import abc
+
+
+class ComputeDriver(abc.ABC):
+    """The compute driver of one agent (one host).
+
+    Methods may be called from several threads at once (the RPC server and
+    one monitor thread per migration); a driver guards its own state.
+
+    :param conf: the agent's :class:`~oslo_config.cfg.ConfigOpts`
+        (``[agent] host`` names the host)
+    """
+
+    #: the plugin name an operator writes in ``[agent] driver``
+    name = None
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    @abc.abstractmethod
+    def measure(self):
+        """Measure the host and the VMs on it.
+
+        :returns: ``(host, vms)``: the host entry and the VM entries of
+            snapshot v1 (:mod:`nova_livemig.model`), plain dicts
+        """
+
+    @abc.abstractmethod
+    def migration_uri(self):
+        """Where migrations *to* this host go, in the driver's terms
+        (``qemu+tcp://host/system``); other agents receive it in a step's
+        ``destination_uri``.
+
+        :returns: a string, or None when the driver needs none
+        """
+
+    @abc.abstractmethod
+    def start_migration(self, step):
+        """Start a live migration and return once it runs.
+
+        :param step: a :class:`~nova_livemig.messages.MigrationStep`
+        :raises NotFound: when the VM is not on this host
+        :raises MigrationFailed: when the migration cannot start (the
+            destination refuses, the VM is already migrating)
+        """
+
+    @abc.abstractmethod
+    def job_info(self, vm):
+        """Look at the migration job of a VM.
+
+        :param vm: the VM id
+        :returns: a :class:`~nova_livemig.drivers.migration.JobInfo`;
+            state ``none`` when the driver knows no job for it
+        """
+
+    @abc.abstractmethod
+    def switch_to_postcopy(self, vm):
+        """Switch a running pre-copy job to post-copy.
+
+        :param vm: the VM id
+        :raises MigrationFailed: when the job cannot switch
+        """
+
+    @abc.abstractmethod
+    def abort(self, vm):
+        """Abort a running pre-copy job; the VM stays on the source.
+
+        :param vm: the VM id
+        :returns: True when an abort was requested, False when there is
+            nothing to abort (no job, finished, or in post-copy)
+        """
+
+    @abc.abstractmethod
+    def completed_stats(self, vm):
+        """Figures of a finished job.
+
+        :param vm: the VM id
+        :returns: ``{'total_s', 'downtime_ms', 'bytes', 'iterations',
+            'postcopy'}`` as in a :class:`~nova_livemig.messages.Result`
+        """
+
+    def cleanup(self, vm):
+        """Forget a finished job (after its result was sent).
+
+        :param vm: the VM id
+        """

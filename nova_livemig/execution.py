@@ -1,0 +1,532 @@
+"""Executing plans: steps dispatched in the scheduler's order, tracked to
+their end, re-planned when they fail.
+
+One runner thread serves every executing plan. On each pass it, per plan:
+
+* asks the executor (``get_job``) about running steps it has had no news
+  of for ``job_poll_interval_s``: results lost while the bus was down are
+  recovered, and after a restart steps in flight are re-attached, never
+  started again;
+* starts the pending steps whose turn it is. A step waits for every step
+  the schedule ends before its start on a shared host or link; it starts
+  when its source and destination are under the per-host concurrency
+  limits and its VM fits the destination *now* (VMs there plus those
+  migrating in);
+* re-plans a step whose destination is gone (down, stale report) before it
+  starts, and a step that failed or was aborted: a new step for the same
+  VM, from where it is, to a destination the ``single`` policy picks on
+  the live model (never one that failed it), up to ``max_attempts``. A VM
+  is never unaccounted for: every step ends saying where its VM is.
+
+Step states are changed compare-and-set in the database, so a result and
+a poll racing for the same step finish it once.
+"""
+
+import dataclasses
+import logging
+import threading
+import time
+
+from nova_livemig import exception
+from nova_livemig import messages
+from nova_livemig import notifications as notes
+from nova_livemig import planning
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Knobs of the runner (``[conductor]`` and ``[planner]`` options)."""
+    max_downtime_ms: float = 500.0
+    max_outgoing_per_host: int = 2
+    max_incoming_per_host: int = 2
+    deadline_factor: float = 3.0
+    deadline_margin_s: float = 30.0
+    max_attempts: int = 3
+    job_poll_interval_s: float = 10.0
+    tick_s: float = 0.5
+    #: after a (re)start, a host that has not reported for this long is
+    #: gone; before that, steps to it wait
+    warmup_s: float = 0.0
+
+
+def _resources(step):
+    return ({('host', step['source']), ('host', step['destination'])}
+            | {('link', tuple(k)) for k in step.get('path') or ()})
+
+
+def step_message(step, settings, destination_uri=None):
+    """The MigrationStep primitive of a step row."""
+    algorithm = step['algorithm']
+    data = {
+        'plan_id': step['plan_id'], 'step_id': step['id'], 'vm': step['vm'],
+        'source': step['source'], 'destination': step['destination'],
+        'algorithm': algorithm, 'max_downtime_ms': settings.max_downtime_ms,
+        'bandwidth_mib_s': 0.0, 'deadline_s': step['deadline_s'],
+        'postcopy_after_s': 0.0 if algorithm == 'postcopy' else None,
+        'predicted': step['predicted'], 'destination_uri': destination_uri}
+    return messages.MigrationStep.from_primitive(data).to_primitive()
+
+
+class Engine:
+    """:param db: a :class:`nova_livemig.db.api.Database`
+    :param live: a :class:`nova_livemig.livemodel.LiveModel`
+    :param executor: a :class:`nova_livemig.executors.Executor`
+    :param settings: :class:`Settings`
+    :param planning_options: :class:`~nova_livemig.plan.PlanningOptions`
+        for re-planning
+    :param algorithms: ``{name: Algorithm}`` for re-planning
+    :param notify: ``notify(event_type, payload)``
+    """
+
+    def __init__(self, db, live, executor, settings, planning_options,
+                 algorithms, notify=None, clock=time.time):
+        self.db = db
+        self.live = live
+        self.executor = executor
+        self.settings = settings
+        self.options = planning_options
+        self.algorithms = algorithms
+        self.notify = notify or (lambda event, payload: None)
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+        self._abort_sent = set()
+        self._started_at = clock()
+
+    # Control ---------------------------------------------------------------
+
+    def resume(self):
+        """Plans left executing by a previous run: their running steps are
+        asked about (``get_job``) on the first pass, never started again.
+
+        :returns: the ids of the plans resumed
+        """
+        self._started_at = self.clock()
+        plan_ids = self.db.plan_ids(('executing', 'aborting'))
+        for plan_id in plan_ids:
+            for step in self.db.steps(plan_id):
+                if step['state'] == 'running':
+                    self.db.update_step(step['id'], expect=('running',),
+                                        last_news_at=0.0)
+            LOG.info('resuming plan %s', plan_id)
+        return plan_ids
+
+    def start(self):
+        """Resume plans left executing and start the runner thread."""
+        self.resume()
+        self._thread = threading.Thread(target=self._loop,
+                                        name='livemig-runner', daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def wake(self):
+        self._wake.set()
+
+    def execute(self, plan_id):
+        """:raises InvalidInput: when the plan is not ``planned``"""
+        plan = self.db.get_plan(plan_id)
+        if not self.db.set_plan_state(plan_id, 'executing',
+                                      expect=('planned',)):
+            raise exception.InvalidInput(
+                'plan state', plan['state'],
+                'planned (only a planned plan can be executed; dry-run '
+                'plans are records, create the plan again to execute it)')
+        self.wake()
+
+    def abort(self, plan_id):
+        """Abort a plan: pending steps are skipped, running ones aborted.
+
+        :raises InvalidInput: when the plan has already ended
+        """
+        plan = self.db.get_plan(plan_id)
+        if self.db.set_plan_state(plan_id, 'aborted', expect=('planned',)):
+            for step in plan['steps']:
+                self.db.update_step(step['id'], expect=('pending',),
+                                    state='skipped', error='plan aborted',
+                                    host=step['source'])
+            return
+        if not self.db.set_plan_state(plan_id, 'aborting',
+                                      expect=('executing', 'aborting')):
+            raise exception.InvalidInput(
+                'plan state', plan['state'],
+                'planned or executing (a finished plan cannot be aborted)')
+        self.wake()
+
+    # Messages from agents ----------------------------------------------------
+
+    def on_progress(self, progress):
+        """:param progress: a :class:`messages.Progress`"""
+        data = progress.to_primitive()
+        if self.db.update_step(progress.step_id, expect=('running',),
+                               progress=data, last_news_at=self.clock()):
+            step = self.db.get_step(progress.step_id)
+            self.notify(notes.MIGRATION_PROGRESS,
+                        notes.migration_progress_payload(step['plan_id'],
+                                                         data))
+
+    def on_result(self, result):
+        """:param result: a :class:`messages.Result`"""
+        step = self.db.get_step(result.step_id)
+        if step is None or step['vm'] != result.vm:
+            LOG.warning('dropping result of unknown step %s (vm %s)',
+                        result.step_id, result.vm)
+            return
+        self._finish(step, result.to_primitive())
+        self.wake()
+
+    # The runner --------------------------------------------------------------
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                LOG.exception('plan runner pass failed; retrying')
+            self._wake.wait(self.settings.tick_s)
+            self._wake.clear()
+
+    def run_once(self):
+        """One pass over every executing plan (tests call it directly)."""
+        for plan_id in self.db.plan_ids(('executing', 'aborting')):
+            self._run_plan(plan_id)
+
+    def _run_plan(self, plan_id):
+        plan = self.db.get_plan(plan_id)
+        now = self.clock()
+        for step in plan['steps']:
+            if step['state'] == 'running':
+                self._watch(step, now, aborting=plan['state'] == 'aborting')
+        if plan['state'] == 'aborting':
+            for step in plan['steps']:
+                if step['state'] == 'pending':
+                    self.db.update_step(step['id'], expect=('pending',),
+                                        state='skipped', host=step['source'],
+                                        error='plan aborted',
+                                        finished_at=now)
+        else:
+            self._dispatch(plan_id, now)
+        self._maybe_finish(plan_id)
+
+    def _watch(self, step, now, aborting):
+        """Poll a running step that has been quiet, abort a late one."""
+        if aborting and step['id'] not in self._abort_sent:
+            self._abort_sent.add(step['id'])
+            self._call(self.executor.abort, step)
+        late = now > (step['started_at'] or now) + (step['deadline_s'] or 0)
+        quiet = now - (step['last_news_at'] or 0.0)
+        if quiet < self.settings.job_poll_interval_s and not late:
+            return
+        try:
+            job = messages.JobStatus.from_primitive(
+                self.executor.job(self._message(step)))
+        except Exception as err:  # noqa: BLE001 - timeout, bus down, garbled
+            LOG.info('no job status for step %s from %s: %s', step['id'],
+                     step['source'], err)
+            self.db.update_step(step['id'], expect=('running',),
+                                last_news_at=now)
+            if (not self.live.is_fresh(step['source'])
+                    and now - self._started_at
+                    > max(self.settings.warmup_s,
+                          self.settings.job_poll_interval_s)):
+                self._lost(step, f'agent on {step["source"]} is gone '
+                                 f'({err})')
+            return
+        if job.result is not None:
+            self._finish(step, job.result)
+        elif job.state == 'running':
+            self.db.update_step(step['id'], expect=('running',),
+                                last_news_at=now, progress=job.progress)
+            grace = self.settings.job_poll_interval_s
+            if late and now > step['started_at'] + step['deadline_s'] + grace:
+                self._call(self.executor.abort, step)
+        elif (now - step['started_at'] > self.settings.job_poll_interval_s
+              and (self.live.is_fresh(step['source'])
+                   or self.live.is_fresh(step['destination']))):
+            # where the VM is comes from a fresh report, never a guess
+            self._lost(step, f'agent on {step["source"]} does not know '
+                             'the step (message lost)')
+
+    def _lost(self, step, error):
+        """The step never ran or its agent is gone: say where the VM is
+        (the live model) and re-plan if it did not move."""
+        try:
+            host = self.live.snapshot().vms[step['vm']].host
+        except (exception.LivemigError, KeyError):
+            host = step['source']
+        state = 'completed' if host == step['destination'] else 'failed'
+        self._finish(step, {'step_id': step['id'], 'vm': step['vm'],
+                            'state': state, 'host': host, 'stats': {},
+                            'error': None if state == 'completed' else error})
+
+    def _finish(self, step, result):
+        state = result['state']
+        values = {'state': state, 'host': result['host'], 'result': result,
+                  'error': result.get('error'),
+                  'finished_at': self.clock()}
+        if not self.db.update_step(step['id'], expect=('running',),
+                                   **values):
+            if state == 'completed' and self.db.update_step(
+                    step['id'], expect=('failed',), **dict(
+                        values, error='completed after it was given up')):
+                self.live.vm_moved(step['vm'], result['host'])
+            return
+        if state == 'completed':
+            self.live.vm_moved(step['vm'], result['host'])
+            self.notify(notes.MIGRATION_END,
+                        notes.migration_end_payload(step['plan_id'], result))
+            return
+        self.notify(notes.MIGRATION_ERROR if state == 'failed'
+                    else notes.MIGRATION_END,
+                    notes.migration_end_payload(step['plan_id'], result))
+        plan = self.db.get_plan(step['plan_id'])
+        if plan['state'] == 'executing':
+            self._replan(dict(step, source=result['host'], state=state),
+                         plan)
+
+    def _replan(self, step, plan, closed=False):
+        """A new step for the VM of a failed step (or, ``closed``, of a
+        pending one whose destination is gone), to a destination no
+        earlier attempt failed on; it keeps the step's place in the
+        schedule."""
+        vm_steps = [s for s in plan['steps'] if s['vm'] == step['vm']]
+        attempts = max(s['attempt'] for s in vm_steps)
+        exclude = {s['destination'] for s in vm_steps
+                   if s['state'] in ('failed', 'aborted', 'skipped')}
+        exclude.add(step['destination'])
+        move, reason = None, f'gave up after {attempts} attempt(s)'
+        if attempts < self.settings.max_attempts:
+            try:
+                move, reason = planning.replan_vm(
+                    self.live.snapshot(), step['vm'], exclude, self.options,
+                    self.algorithms)
+            except exception.LivemigError as err:
+                reason = str(err)
+        now = self.clock()
+        if closed:
+            close = {'state': 'skipped', 'host': step['source'],
+                     'finished_at': now,
+                     'error': f'destination {step["destination"]} is gone'}
+            expect = ('pending',)
+        else:
+            close, expect = {'state': step['state']}, (step['state'],)
+        if move is None:
+            LOG.warning('VM %s stays on %s: %s', step['vm'], step['source'],
+                        reason)
+            if closed:
+                self.db.update_step(step['id'], expect=expect,
+                                    **dict(close, error=close['error']
+                                           + f'; not re-planned: {reason}'))
+            return
+        start = step['planned_start_s']
+        fields = planning.step_fields(move, start,
+                                      start + move.predicted.total_s)
+        del fields['vm']
+        self.db.replace_step(step['id'], expect, close, fields)
+        LOG.info('re-planned %s: %s -> %s', step['vm'], move.source,
+                 move.destination)
+
+    def _dispatch(self, plan_id, now):
+        steps = self.db.steps(plan_id)
+        try:
+            snap = self.live.snapshot()
+        except exception.LivemigError:
+            return
+        running = [s for s in steps if s['state'] == 'running']
+        outgoing, incoming = {}, {}
+        reserved = {}
+        for s in running:
+            outgoing[s['source']] = outgoing.get(s['source'], 0) + 1
+            incoming[s['destination']] = incoming.get(s['destination'], 0) + 1
+            vm = snap.vms.get(s['vm'])
+            if vm is not None and vm.host != s['destination']:
+                r = reserved.setdefault(s['destination'], [0, 0])
+                r[0] += vm.vcpus
+                r[1] += vm.memory_mib
+        busy_vms = {s['vm'] for s in running}
+        unfinished = [s for s in steps
+                      if s['state'] in ('pending', 'running')]
+        link_cap = link_capacity(steps)
+        link_use = {}
+        for s in running:
+            for k in s.get('path') or ():
+                link_use[tuple(k)] = link_use.get(tuple(k), 0) + 1
+        for step in sorted(steps, key=lambda s: (s['planned_start_s'],
+                                                  s['seq'])):
+            if step['state'] != 'pending' or step['vm'] in busy_vms:
+                continue
+            if self._blocked(step, unfinished, link_use, link_cap):
+                continue
+            vm = snap.vms.get(step['vm'])
+            if vm is None:
+                continue  # not reported (yet): wait
+            if vm.host == step['destination']:
+                self.db.update_step(step['id'], expect=('pending',),
+                                    state='skipped', host=vm.host,
+                                    error='VM already on its destination')
+                continue
+            dest = snap.hosts.get(step['destination'])
+            if dest is None and now - self._started_at < self.settings.warmup_s:
+                continue  # just (re)started: its agent has not reported yet
+            if dest is None or dest.state != 'up':
+                self._replan(dict(step, source=vm.host),
+                             self.db.get_plan(plan_id), closed=True)
+                continue
+            src, dst = vm.host, step['destination']
+            if (outgoing.get(src, 0) >= self.settings.max_outgoing_per_host
+                    or incoming.get(dst, 0)
+                    >= self.settings.max_incoming_per_host):
+                continue
+            vcpus = sum(v.vcpus for v in snap.vms_on(dst))
+            mem = sum(v.memory_mib for v in snap.vms_on(dst))
+            r = reserved.get(dst, [0, 0])
+            if (vcpus + r[0] + vm.vcpus > dest.vcpu_capacity
+                    or mem + r[1] + vm.memory_mib
+                    > dest.memory_capacity_mib):
+                continue  # waits for VMs to leave the destination
+            if self._start(step, src):
+                for k in step.get('path') or ():
+                    link_use[tuple(k)] = link_use.get(tuple(k), 0) + 1
+                outgoing[src] = outgoing.get(src, 0) + 1
+                incoming[dst] = incoming.get(dst, 0) + 1
+                r = reserved.setdefault(dst, [0, 0])
+                r[0] += vm.vcpus
+                r[1] += vm.memory_mib
+                busy_vms.add(step['vm'])
+
+    @staticmethod
+    def _blocked(step, unfinished, link_use, link_cap):
+        """True while the schedule says the step must wait: a step it ends
+        before this one starts (a gap, not a hand-over at the same
+        instant) on a shared host or link is not finished, or one of its
+        links carries as many migrations as the schedule ever puts on it.
+        """
+        mine = _resources(step)
+        for other in unfinished:
+            if (other['planned_end_s'] < step['planned_start_s'] - 1e-6
+                    and _resources(other) & mine):
+                return True
+        return any(link_use.get(tuple(k), 0) >= link_cap.get(tuple(k), 1)
+                   for k in step.get('path') or ())
+
+    def _start(self, step, source):
+        now = self.clock()
+        predicted_s = float(step['predicted'].get('total_s', 0.0))
+        deadline = (predicted_s * self.settings.deadline_factor
+                    + self.settings.deadline_margin_s)
+        step = dict(step, source=source, deadline_s=deadline,
+                    started_at=now)
+        try:
+            msg = self._message(step)
+        except exception.InvalidInput as err:
+            # a step the agents would reject: say so, start nothing
+            self.db.update_step(step['id'], expect=('pending',),
+                                state='skipped', host=source,
+                                finished_at=now, error=f'invalid step: {err}')
+            return False
+        if not self.db.update_step(step['id'], expect=('pending',),
+                                   state='running', source=source,
+                                   started_at=now, last_news_at=now,
+                                   deadline_s=deadline):
+            return False
+        try:
+            self.notify(notes.MIGRATION_START,
+                        notes.migration_start_payload(msg))
+            self.executor.start(msg)
+        except Exception as err:  # noqa: BLE001 - any transport error
+            # the cast may or may not have gone out: the poll of a quiet
+            # step asks the agent before anything is decided
+            LOG.warning('sending step %s failed: %s', step['id'], err)
+        return True
+
+    def _message(self, step):
+        uri = self.live.migration_uri(step['destination'])
+        return step_message(step, self.settings, uri)
+
+    def _call(self, func, step):
+        try:
+            func(self._message(step))
+        except Exception as err:  # noqa: BLE001 - any transport error
+            LOG.warning('%s of step %s failed: %s', func.__name__,
+                        step['id'], err)
+
+    def _maybe_finish(self, plan_id):
+        steps = self.db.steps(plan_id)
+        if any(s['state'] in ('pending', 'running') for s in steps):
+            return
+        plan = self.db.get_plan(plan_id)
+        if plan['state'] == 'aborting':
+            self.db.set_plan_state(plan_id, 'aborted', expect=('aborting',))
+            return
+        stuck = [vm for vm, s in last_steps(steps).items()
+                 if not reached(s)]
+        if stuck:
+            self.db.set_plan_state(
+                plan_id, 'failed', expect=('executing',),
+                error='VMs not moved (they stay where their last step '
+                      'says): ' + ', '.join(sorted(stuck)))
+        else:
+            self.db.set_plan_state(plan_id, 'completed',
+                                   expect=('executing',))
+
+
+def link_capacity(steps):
+    """``{link key: most migrations the schedule runs on it at once}``.
+
+    >>> link_capacity([
+    ...     {'path': [['a', 't']], 'planned_start_s': 0, 'planned_end_s': 5},
+    ...     {'path': [['a', 't']], 'planned_start_s': 1, 'planned_end_s': 6},
+    ...     {'path': [['a', 't']], 'planned_start_s': 5, 'planned_end_s': 9}])
+    {('a', 't'): 2}
+    """
+    events = {}
+    for s in steps:
+        for k in s.get('path') or ():
+            ev = events.setdefault(tuple(k), [])
+            ev.append((s['planned_start_s'], 1))
+            ev.append((s['planned_end_s'], -1))
+    cap = {}
+    for key, ev in events.items():
+        level = best = 0
+        for _, delta in sorted(ev):  # an end before a start at one instant
+            level += delta
+            best = max(best, level)
+        cap[key] = max(best, 1)
+    return cap
+
+
+def last_steps(steps):
+    """The last step (highest seq) of every VM of a plan."""
+    out = {}
+    for s in sorted(steps, key=lambda s: s['seq']):
+        out[s['vm']] = s
+    return out
+
+
+def reached(step):
+    """True when the step left its VM on its destination."""
+    return (step['state'] in ('completed', 'skipped')
+            and step['host'] == step['destination'])
+
+
+def settings_from(conf):
+    """:class:`Settings` from ``[conductor]`` and ``[planner]``."""
+    c, p = conf.conductor, conf.planner
+    return Settings(max_downtime_ms=p.max_downtime_ms,
+                    max_outgoing_per_host=p.max_outgoing_per_host,
+                    max_incoming_per_host=p.max_incoming_per_host,
+                    deadline_factor=c.deadline_factor,
+                    deadline_margin_s=c.deadline_margin_s,
+                    max_attempts=c.max_attempts,
+                    job_poll_interval_s=c.job_poll_interval_s,
+                    tick_s=c.tick_s,
+                    warmup_s=min(c.report_max_age_s,
+                                 c.job_poll_interval_s))
+

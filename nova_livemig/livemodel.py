@@ -1,0 +1,217 @@
+"""The live cluster model: the agents' latest HostReports as a Snapshot.
+
+Each agent casts a HostReport now and then; the model keeps the newest one
+per host. A report older than ``report_max_age_s`` is stale: its host counts
+as ``down`` (it receives no migrations, its VMs stay in the model so none is
+unaccounted for). Migrations the conductor saw complete are applied at once
+(:meth:`LiveModel.vm_moved`), so the next plan does not wait for the next
+report; a report measured before the move does not undo it.
+
+The network comes from a topology snapshot (``[conductor] topology_file``)
+or, without one, a single switch with one link per host.
+:meth:`LiveModel.publish` writes the snapshot for the Nova weigher,
+atomically (write a temporary file, then rename).
+"""
+
+import dataclasses
+import os
+import tempfile
+import threading
+import time
+
+from nova_livemig import exception
+from nova_livemig import model
+
+SWITCH = 'fabric'
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One host's newest report, with when the conductor received it."""
+    host: dict
+    vms: tuple
+    measured_at: float
+    received_at: float
+    driver: str = ''
+    migration_uri: str | None = None
+
+
+class LiveModel:
+    """:param report_max_age_s: seconds after which a report is stale
+    :param topology: a :class:`~nova_livemig.model.Snapshot` whose network
+        to use, or None for one switch
+    :param default_link_gbit_s: link speed of hosts the topology lacks
+    :param clock: a function returning epoch seconds (tests pass their own)
+    """
+
+    def __init__(self, report_max_age_s, topology=None,
+                 default_link_gbit_s=10.0, clock=time.time):
+        self.report_max_age_s = report_max_age_s
+        self.topology = topology
+        self.default_link_gbit_s = default_link_gbit_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._entries = {}
+        self._moved = {}
+
+    def update(self, report):
+        """Take a HostReport (a :mod:`nova_livemig.messages` value or a
+        dict with the same fields); an older report than the one held is
+        ignored. The host and VM entries are validated by
+        :func:`model.from_primitive` when the snapshot is built; one that
+        fails is rejected here, naming the field.
+
+        :raises InvalidInput: for a host or VM entry the snapshot format
+            does not accept
+        """
+        get = (report.get if isinstance(report, dict)
+               else lambda k, d=None: getattr(report, k, d))
+        host, vms = dict(get('host')), tuple(dict(v) for v in get('vms'))
+        _check_entries(host, vms)
+        entry = Entry(host=host, vms=vms,
+                      measured_at=float(get('measured_at')),
+                      received_at=self.clock(), driver=get('driver', ''),
+                      migration_uri=get('migration_uri'))
+        with self._lock:
+            old = self._entries.get(host['name'])
+            if old is not None and old.measured_at > entry.measured_at:
+                return False
+            self._entries[host['name']] = entry
+        return True
+
+    def vm_moved(self, vm_id, host, at=None):
+        """Record that ``vm_id`` now runs on ``host`` (a completed step)."""
+        with self._lock:
+            entry = None
+            for rep in self._entries.values():
+                for vm in rep.vms:
+                    if vm['id'] == vm_id:
+                        entry = vm
+            if entry is not None:
+                self._moved[vm_id] = (host,
+                                      self.clock() if at is None else at,
+                                      entry)
+
+    def migration_uri(self, host):
+        entry = self._entries.get(host)
+        return None if entry is None else entry.migration_uri
+
+    def hosts_up(self):
+        """Names of hosts whose report is fresh and whose state is up."""
+        snap = self.snapshot()
+        return {h.name for h in snap.hosts.values() if h.state == 'up'}
+
+    def is_fresh(self, host):
+        entry = self._entries.get(host)
+        return (entry is not None
+                and self.clock() - entry.received_at
+                <= self.report_max_age_s)
+
+    def snapshot(self):
+        """The current :class:`~nova_livemig.model.Snapshot`.
+
+        :raises InvalidInput: when no agent has reported yet
+        """
+        now = self.clock()
+        with self._lock:
+            entries = dict(self._entries)
+            moved = dict(self._moved)
+        if not entries:
+            raise exception.InvalidInput(
+                'live model', 'no host reports',
+                'at least one agent report (are the agents running and '
+                'on the same transport_url?)')
+        hosts, vms = [], {}
+        newest = {}
+        for name, entry in sorted(entries.items()):
+            host = dict(entry.host)
+            if now - entry.received_at > self.report_max_age_s:
+                host['state'] = 'down'
+            hosts.append(host)
+            for vm in entry.vms:
+                seen = newest.get(vm['id'])
+                if seen is None or entry.measured_at > seen:
+                    newest[vm['id']] = entry.measured_at
+                    vms[vm['id']] = dict(vm, host=name)
+        names = {h['name'] for h in hosts}
+        for vm_id, (host, at, entry) in moved.items():
+            if host not in names:
+                continue
+            if vm_id not in vms:
+                # moved to a host that has not reported since (or died
+                # since): it is there, not nowhere
+                vms[vm_id] = dict(entry, host=host)
+            elif newest[vm_id] < at:
+                vms[vm_id]['host'] = host
+        data = {'version': model.SNAPSHOT_VERSION, 'hosts': hosts,
+                'vms': list(vms.values()),
+                'network': self._network([h['name'] for h in hosts])}
+        return model.from_primitive(data)
+
+    def _network(self, names):
+        if self.topology is None:
+            return {'switches': [SWITCH], 'links': [
+                {'a': n, 'b': SWITCH, 'gbit_s': self.default_link_gbit_s}
+                for n in names]}
+        known = set(names) | set(self.topology.switches)
+        links = [dataclasses.asdict(lk) for lk in self.topology.links
+                 if lk.a in known and lk.b in known]
+        switches = list(self.topology.switches)
+        linked = {lk['a'] for lk in links} | {lk['b'] for lk in links}
+        extra = [n for n in names if n not in linked]
+        if extra:
+            switches.append(SWITCH)
+            anchor = switches[0]
+            links += [{'a': n, 'b': SWITCH,
+                       'gbit_s': self.default_link_gbit_s} for n in extra]
+            if anchor != SWITCH:
+                links.append({'a': SWITCH, 'b': anchor,
+                              'gbit_s': self.default_link_gbit_s})
+        return {'switches': switches, 'links': links}
+
+    def publish(self, path):
+        """Write the snapshot to ``path`` atomically; returns it."""
+        snap = self.snapshot()
+        write_atomic(path, model.dumps(snap))
+        return snap
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` so that a reader sees the old or the new
+    file, never half of one."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.snapshot-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _check_entries(host, vms):
+    """Validate one report's entries alone (a one-host snapshot)."""
+    data = {'version': model.SNAPSHOT_VERSION, 'hosts': [host],
+            'vms': [dict(vm, host=host.get('name')) for vm in vms],
+            'network': {'switches': [], 'links': []}}
+    try:
+        model.from_primitive(data)
+    except exception.InvalidSnapshot as err:
+        first = err.errors[0]
+        raise exception.InvalidInput(
+            'report.' + first.field.lstrip('$.'), first.value,
+            first.allowed) from err
+
+
+def load_topology(path):
+    """The topology snapshot of ``[conductor] topology_file``, or None."""
+    return None if not path else model.load(path)
+

@@ -1,0 +1,165 @@
+"""The conductor's service object: plans on the live model, records them,
+executes them. No RPC here (the endpoint is :mod:`nova_livemig.conductor`).
+
+:class:`Conductor` wires the live model (:mod:`.livemodel`), the database
+(:mod:`.db.api`), the plan runner (:mod:`.execution`) and the scheduled
+policies (:mod:`.periodic`).
+"""
+
+import dataclasses
+import logging
+import socket
+import time
+
+from nova_livemig import exception
+from nova_livemig import execution
+from nova_livemig import graph as graph_mod
+from nova_livemig import livemodel
+from nova_livemig import notifications
+from nova_livemig import placement
+from nova_livemig import plan as plan_mod
+from nova_livemig import planning
+from nova_livemig import policies
+from nova_livemig import progress
+from nova_livemig.conf import planner
+
+LOG = logging.getLogger(__name__)
+
+
+class Conductor:
+    """The conductor's state and operations, without RPC.
+
+    :param conf: a :class:`~oslo_config.cfg.ConfigOpts` with every option
+        group registered
+    :param db: a :class:`nova_livemig.db.api.Database`, schema in place
+    :param executor: an :class:`nova_livemig.executors.Executor`
+    :param notify: ``notify(event_type, payload)``, or None
+    """
+
+    def __init__(self, conf, db, executor, notify=None, clock=time.time):
+        self.conf = conf
+        self.db = db
+        self.clock = clock
+        self.host = conf.conductor.host or socket.gethostname()
+        self.notify = notify or (lambda event, payload: None)
+        self.options = planner.options_from(conf)
+        if not self.options.algorithms:
+            raise exception.InvalidInput(
+                '[planner] algorithms', [],
+                'at least one algorithm left after allow_postcopy and '
+                'allow_throttle')
+        self.algorithms = planning.load_algorithms(self.options.algorithms)
+        self.live = livemodel.LiveModel(
+            conf.conductor.report_max_age_s,
+            livemodel.load_topology(conf.conductor.topology_file),
+            conf.conductor.default_link_gbit_s, clock=clock)
+        self.engine = execution.Engine(
+            db, self.live, executor, execution.settings_from(conf),
+            self.options, self.algorithms, notify=self.notify, clock=clock)
+        self.periodic = None
+
+    def start(self):
+        self.engine.start()
+        if self.conf.periodic.enabled:
+            from nova_livemig import periodic
+            self.periodic = periodic.Runner.from_conf(self.conf, self)
+            self.periodic.start()
+
+    def stop(self):
+        if self.periodic is not None:
+            self.periodic.stop()
+        self.engine.stop()
+
+    # From agents -------------------------------------------------------------
+
+    def report(self, report):
+        """:param report: a :class:`messages.HostReport`"""
+        if self.live.update(report) and self.conf.conductor.publish_path:
+            try:
+                self.live.publish(self.conf.conductor.publish_path)
+            except (OSError, exception.LivemigError) as err:
+                LOG.warning('cannot publish the snapshot to %s: %s',
+                            self.conf.conductor.publish_path, err)
+        self.engine.wake()
+
+    # Plans -------------------------------------------------------------------
+
+    def create_plan(self, policy, vms=(), hosts=(), dry_run=False,
+                    origin='api'):
+        """Plan on the live model and record the plan.
+
+        :returns: the plan view (:func:`progress.plan_view`)
+        :raises InvalidInput: unknown policy, VM or host; no reports
+        """
+        snapshot = self.live.snapshot()
+        request = policies.PlanRequest(vms=tuple(vms), hosts=tuple(hosts))
+        document, steps = planning.make_plan(
+            snapshot, policy, request, self.options, self.algorithms)
+        state = 'dry-run' if dry_run else 'planned'
+        plan = self.db.create_plan(
+            policy, dataclasses.asdict(request) | {'dry_run': dry_run},
+            document, steps, state, origin=origin)
+        self.notify(notifications.PLAN_CREATE_END,
+                    notifications.plan_create_end_payload(
+                        plan['id'], policy, document['moves'],
+                        document['totals'], dry_run))
+        return progress.plan_view(plan, self.clock())
+
+    def list_plans(self):
+        return [progress.plan_summary(p) for p in self.db.list_plans()]
+
+    def show_plan(self, plan_id):
+        return progress.plan_view(self.db.get_plan(plan_id), self.clock())
+
+    def execute_plan(self, plan_id):
+        self.engine.execute(plan_id)
+        return self.show_plan(plan_id)
+
+    def abort_plan(self, plan_id):
+        self.engine.abort(plan_id)
+        return self.show_plan(plan_id)
+
+    def migrate_vm(self, vm, destination=None):
+        """Move one VM (smart placement unless ``destination`` is given):
+        a one-step plan, executed at once."""
+        if destination is None:
+            view = self.create_plan('single', vms=(vm,),
+                                    origin='migrate')
+        else:
+            view = self._migrate_to(vm, destination)
+        if not view['steps']:
+            reasons = [u['reason'] for u in view['document']['unplaced']]
+            raise exception.InvalidInput(
+                'vm', vm, 'a VM some host can take ('
+                + ('; '.join(reasons) or 'no move planned') + ')')
+        return self.execute_plan(view['id'])
+
+    def _migrate_to(self, vm_id, destination):
+        snapshot = self.live.snapshot()
+        vm = snapshot.vm(vm_id)
+        if destination not in snapshot.hosts:
+            raise exception.InvalidInput(
+                'destination', destination,
+                'a host of the live model: ' + ', '.join(snapshot.hosts))
+        ranker = placement.Ranker(graph_mod.LinkGraph(snapshot),
+                                  self.options, self.algorithms)
+        move = ranker.move(vm, vm.host, destination)
+        if destination == vm.host or move is None:
+            raise exception.InvalidInput(
+                'destination', destination,
+                f'a host other than {vm.host}, connected to it')
+        try:
+            plan_mod.apply(snapshot, [move])
+        except exception.InvalidPlan as err:
+            raise exception.InvalidInput('destination', destination,
+                                         f'a host that can take it ({err})'
+                                         ) from err
+        result = plan_mod.Plan(policy='single', moves=(move,),
+                               summary={'requested': [vm_id],
+                                        'destination': destination})
+        steps = [planning.step_fields(move, 0.0, move.predicted.total_s)]
+        plan = self.db.create_plan(
+            'single', {'vms': [vm_id], 'hosts': [destination],
+                       'dry_run': False},
+            result.to_primitive(), steps, 'planned', origin='migrate')
+        return progress.plan_view(plan, self.clock())

@@ -1,0 +1,390 @@
+"""``consolidate``: pack VMs onto fewer hosts so the rest can power off.
+
+Objectives, in order: fewest hosts in use, then fewest migrations, then
+the cheapest ones. Hard rules: capacity under the allocation ratios, a CPU
+headroom (busy vcpus at most ``cpu_target_util`` of a destination's vcpus),
+aggregates (a VM only goes to hosts in every aggregate of its host), pinned
+VMs stay, and a VM no allowed algorithm can move within the downtime target
+stays (its host stays in use). Only hosts that are ``up`` take part.
+
+How (multi-resource best-fit decreasing around a kept set):
+
+1. Hosts holding pinned or unmovable VMs are kept. The others are ranked
+   fullest first (fewest migrations: full hosts keep their VMs) and kept in
+   that order until the kept hosts can hold the demand in memory, vcpus and
+   busy CPU: the size of the lower bound.
+2. The VMs of the other hosts, largest first, go to the kept host they fit
+   most tightly (least memory left) in their own rack, else anywhere,
+   searched in sorted indexes per aggregate class (and rack): traffic that
+   stays in the rack does not load the spine. When one fits nowhere, the next host in the ranking is
+   kept too, and its VMs already placed elsewhere return home.
+3. Each kept host, least loaded first, is emptied into the others when all
+   its VMs fit there.
+
+Each move then takes the widest path and the fastest algorithm that meets
+the downtime target across the dirty-rate error. ``Plan.summary`` reports
+hosts in use before and after, the lower bound
+(:func:`nova_livemig.lowerbound.active_hosts`), and power: a host draws
+``power_idle_w + (power_max_w - power_idle_w) * cpu_util``; a freed host
+saves its whole draw.
+"""
+
+import bisect
+import dataclasses
+import itertools
+
+from nova_livemig import bandwidth, lowerbound, plan, policies
+
+#: sorted-index entries looked at per VM and aggregate class before giving
+#: up on a tight fit (memory is searched; vcpus and CPU are checked)
+SCAN = 256
+_EPS = 1e-6
+
+
+class Consolidate(policies.Policy):
+    name = 'consolidate'
+
+    def plan(self, snapshot, graph, request, options, algorithms):
+        return consolidate(snapshot, graph, options, algorithms)
+
+
+def consolidate(snapshot, graph, options, algorithms):
+    """Plan a consolidation; see the module docstring.
+
+    :returns: a :class:`~nova_livemig.plan.Plan`
+    """
+    packer = _Packer(snapshot, graph, options, algorithms)
+    packer.pick_kept()
+    packer.place_pool()
+    packer.empty_more()
+    moves, unplaced = build_moves(snapshot, packer.finder, packer.predictor,
+                                  packer.destinations(),
+                                  order=packer.source_order())
+    summary = summarize(snapshot, moves, options)
+    return plan.Plan(policy='consolidate', moves=tuple(moves),
+                     unplaced=tuple(unplaced), summary=summary)
+
+
+class _Packer:
+    def __init__(self, snapshot, graph, options, algorithms):
+        self.snapshot = snapshot
+        self.options = options
+        self.predictor = bandwidth.Predictor(options, algorithms)
+        self.finder = bandwidth.PathFinder(graph)
+        self.hosts = [h for h in snapshot.hosts.values() if h.state == 'up']
+        self.index = {h.name: i for i, h in enumerate(self.hosts)}
+        n = len(self.hosts)
+        self.cap = [(h.memory_capacity_mib, h.vcpu_capacity,
+                     options.cpu_target_util * h.vcpus) for h in self.hosts]
+        self.home_vms = [[] for _ in range(n)]
+        for vm in snapshot.vms.values():
+            i = self.index.get(vm.host)
+            if i is not None:
+                self.home_vms[i].append(vm)
+        self.where = {}       # vm id -> host index, for VMs on up hosts
+        self.members = [set() for _ in range(n)]
+        self.free = [list(c) for c in self.cap]
+        for i, vms in enumerate(self.home_vms):
+            for vm in vms:
+                self.where[vm.id] = i
+                self.members[i].add(vm.id)
+                self._take(i, vm)
+        self.kept = [False] * n
+        self.forced = [any(vm.pinned for vm in vms)
+                       for vms in self.home_vms]
+        # aggregate classes: hosts by aggregate set; VM requirement -> the
+        # classes it may use
+        self.agg = [frozenset(h.aggregates) for h in self.hosts]
+        self.rack = [self.finder.switch_of(h.name) for h in self.hosts]
+        self.lists = {}
+        for a, r in zip(self.agg, self.rack):
+            self.lists.setdefault((a, None), _SortedList())
+            if r is not None:
+                self.lists.setdefault((a, r), _SortedList())
+        self._eligible = {}
+        self.key = [None] * n
+
+    # -- bookkeeping ------------------------------------------------------
+    def _take(self, i, vm, sign=1):
+        f = self.free[i]
+        f[0] -= sign * vm.memory_mib
+        f[1] -= sign * vm.vcpus
+        f[2] -= sign * vm.busy_vcpus
+
+    def _reindex(self, i):
+        lists = [self.lists[(self.agg[i], None)]]
+        if self.rack[i] is not None:
+            lists.append(self.lists[(self.agg[i], self.rack[i])])
+        for lst in lists:
+            if self.key[i] is not None:
+                lst.remove(self.key[i])
+            if self.kept[i]:
+                lst.add((self.free[i][0], i))
+        self.key[i] = (self.free[i][0], i) if self.kept[i] else None
+
+    def _assign(self, vm, i):
+        old = self.where[vm.id]
+        if old == i:
+            return
+        self._take(old, vm, -1)
+        self._take(i, vm)
+        self.where[vm.id] = i
+        self.members[old].discard(vm.id)
+        self.members[i].add(vm.id)
+        if self.kept[old]:
+            self._reindex(old)
+        self._reindex(i)
+
+    def classes(self, vm):
+        req = self.agg[self.index[vm.host]]
+        found = self._eligible.get(req)
+        if found is None:
+            found = [a for a, r in self.lists if r is None and req <= a]
+            self._eligible[req] = found
+        return found
+
+    def load(self, i):
+        return max((c - f) / c if c > 0 else 0.0
+                   for c, f in zip(self.cap[i], self.free[i]))
+
+    def movable(self, vm):
+        i = self.index[vm.host]
+        bw = self.finder.nic_gbit_s(vm.host)
+        if bw is None:
+            g = self.finder.graph.graph
+            bw = max((a['free_gbit_s'] for a in g.adj[vm.host].values()),
+                     default=0.0)
+        return bw > 0 and not self.forced[i] and (
+            self.predictor.best(vm, bw) is not None)
+
+    def best_fit(self, vm, exclude=None):
+        """The kept host the VM fits most tightly: in its own rack if any
+        (its traffic then stays off the spine), else anywhere."""
+        rack = self.rack[self.index[vm.host]]
+        if rack is not None:
+            found = self._fit_in(vm, exclude, rack)
+            if found is not None:
+                return found
+        return self._fit_in(vm, exclude, None)
+
+    def _fit_in(self, vm, exclude, rack):
+        best = None
+        for agg in self.classes(vm):
+            lst = self.lists.get((agg, rack))
+            if lst is None:
+                continue
+            start = lst.bisect_left((vm.memory_mib - _EPS, -1))
+            for fm, i in lst.islice(start, start + SCAN):
+                if i == exclude:
+                    continue
+                f = self.free[i]
+                if (f[1] >= vm.vcpus - _EPS
+                        and f[2] >= vm.busy_vcpus - _EPS):
+                    if best is None or fm < best[0]:
+                        best = (fm, i)
+                    break
+        return None if best is None else best[1]
+
+    # -- the three steps ----------------------------------------------------
+    def pick_kept(self):
+        n = len(self.hosts)
+        for i in range(n):
+            if not self.forced[i] and not all(
+                    self.movable(vm) for vm in self.home_vms[i]):
+                self.forced[i] = True
+        self.ranking = sorted(
+            (i for i in range(n) if not self.forced[i]),
+            key=lambda i: (-self.load(i), -len(self.home_vms[i]),
+                           self.hosts[i].name))
+        demand = [0.0, 0.0, 0.0]
+        for i in range(n):
+            for r in range(3):
+                demand[r] += self.cap[i][r] - self.free[i][r]
+        have = [0.0, 0.0, 0.0]
+        for i in range(n):
+            if self.forced[i]:
+                self._keep(i, have)
+        self.next_rank = 0
+        for i in self.ranking:
+            if all(have[r] >= demand[r] - _EPS for r in range(3)):
+                break
+            self._keep(i, have)
+            self.next_rank += 1
+
+    def _keep(self, i, have=None):
+        self.kept[i] = True
+        if have is not None:
+            for r in range(3):
+                have[r] += self.cap[i][r]
+        self._reindex(i)
+
+    def place_pool(self):
+        pool = [vm for i, vms in enumerate(self.home_vms)
+                if not self.kept[i] for vm in vms]
+        pool.sort(key=lambda vm: (-vm.memory_mib, -vm.vcpus, vm.id))
+        for vm in pool:
+            while not self.kept[self.index[vm.host]]:
+                dest = self.best_fit(vm)
+                if dest is not None:
+                    self._assign(vm, dest)
+                    break
+                if not self._promote(vm):
+                    break
+
+    def _promote(self, vm):
+        """Keep the next host in the ranking that the VM may use."""
+        req = self.agg[self.index[vm.host]]
+        for pos in range(self.next_rank, len(self.ranking)):
+            i = self.ranking[pos]
+            if self.kept[i] or not req <= self.agg[i]:
+                continue
+            self.kept[i] = True
+            self._reindex(i)
+            for own in self.home_vms[i]:
+                self._assign(own, i)  # back home if placed elsewhere
+            return True
+        return False
+
+    def empty_more(self):
+        candidates = sorted(
+            (i for i in range(len(self.hosts))
+             if self.kept[i] and not self.forced[i]),
+            key=lambda i: (self.load(i), self.hosts[i].name))
+        for i in candidates:
+            here = self._on(i)
+            here.sort(key=lambda vm: (-vm.memory_mib, -vm.vcpus, vm.id))
+            self.kept[i] = False
+            self._reindex(i)
+            done = []
+            for vm in here:
+                dest = self.best_fit(vm, exclude=i)
+                if dest is None:
+                    break
+                done.append((vm, dest))
+                self._assign(vm, dest)
+            else:
+                continue
+            for vm, _ in reversed(done):  # roll back
+                self._assign(vm, i)
+            self.kept[i] = True
+            self._reindex(i)
+
+    def _on(self, i):
+        return [self.snapshot.vms[vid] for vid in self.members[i]]
+
+    def destinations(self):
+        return {vid: self.hosts[i].name for vid, i in self.where.items()
+                if self.hosts[i].name != self.snapshot.vms[vid].host}
+
+    def source_order(self):
+        """Sources emptied first: least loaded in the snapshot."""
+        used = {}
+        for vm in self.snapshot.vms.values():
+            used[vm.host] = used.get(vm.host, 0) + vm.memory_mib
+        return {name: (used.get(name, 0) / max(
+            self.snapshot.hosts[name].memory_capacity_mib, 1), name)
+            for name in self.snapshot.hosts}
+
+
+class _SortedList:
+    """A sorted list of (free memory, host index); a few thousand entries,
+    so a plain list with bisection is fast enough."""
+
+    def __init__(self):
+        self._items = []
+
+    def add(self, item):
+        bisect.insort(self._items, item)
+
+    def remove(self, item):
+        del self._items[bisect.bisect_left(self._items, item)]
+
+    def bisect_left(self, item):
+        return bisect.bisect_left(self._items, item)
+
+    def islice(self, start, stop):
+        return itertools.islice(self._items, start, stop)
+
+
+def build_moves(snapshot, finder, predictor, destinations, order=None):
+    """Moves for ``{vm id: destination}``: widest path, fastest algorithm
+    that meets the downtime target there.
+
+    :param order: ``{host: sort key}``; moves are grouped by source in
+        that order (default: by name), largest VM first
+    :returns: ``(moves, unplaced)``
+    """
+    moves = []
+    unplaced = []
+    for vid, dst in destinations.items():
+        vm = snapshot.vms[vid]
+        links, bw = finder.path(vm.host, dst)
+        algo = predictor.best(vm, bw) if bw > 0 else None
+        if algo is None:
+            unplaced.append(plan.Unplaced(vid, (
+                f'no path from {vm.host} to {dst} on which an allowed '
+                'algorithm meets the downtime target')))
+            continue
+        pred = predictor.predict(vm, algo, bw)
+        moves.append(plan.Move(vm=vid, source=vm.host, destination=dst,
+                               algorithm=algo, predicted=pred, path=links,
+                               bandwidth_gbit_s=bw))
+    key = order or {}
+    moves.sort(key=lambda m: (key.get(m.source, (0, m.source)), m.source,
+                              -snapshot.vms[m.vm].memory_mib, m.vm))
+    return moves, unplaced
+
+
+def host_power_w(host, busy_vcpus):
+    """Linear power model; None without power figures."""
+    if host.power_idle_w is None or host.power_max_w is None:
+        return None
+    util = min(busy_vcpus / host.vcpus, 1.0)
+    return host.power_idle_w + (host.power_max_w - host.power_idle_w) * util
+
+
+def summarize(snapshot, moves, options):
+    """Hosts in use, the lower bound, migrations, bytes and power."""
+    after = snapshot.with_vms(
+        [_moved(snapshot.vms[m.vm], m.destination) for m in moves])
+    bound = lowerbound.active_hosts(snapshot, options.cpu_target_util)
+    before_w = _power(snapshot)
+    after_w = _power(after)
+    in_use_before = lowerbound.hosts_in_use(snapshot)
+    in_use_after = lowerbound.hosts_in_use(after)
+    return {
+        'hosts_in_use_before': in_use_before,
+        'hosts_in_use_after': in_use_after,
+        'hosts_freed': in_use_before - in_use_after,
+        'lower_bound_hosts': bound.hosts,
+        'lower_bound_by_resource': bound.by_resource,
+        'migrations': len(moves),
+        'gib_moved': round(sum(m.predicted.bytes_sent for m in moves)
+                           / 2 ** 30, 2),
+        'power_before_w': round(before_w[0], 1),
+        'power_after_w': round(after_w[0], 1),
+        'power_saved_w': round(before_w[0] - after_w[0], 1),
+        'hosts_with_power_figures': before_w[1],
+        'cpu_target_util': options.cpu_target_util,
+    }
+
+
+def _moved(vm, host):
+    return dataclasses.replace(vm, host=host)
+
+
+def _power(snapshot):
+    busy = {}
+    for vm in snapshot.vms.values():
+        busy[vm.host] = busy.get(vm.host, 0.0) + vm.busy_vcpus
+    total = 0.0
+    counted = 0
+    for name, b in busy.items():
+        host = snapshot.hosts[name]
+        if host.state != 'up':
+            continue
+        w = host_power_w(host, b)
+        if w is not None:
+            total += w
+            counted += 1
+    return total, counted

@@ -1,0 +1,126 @@
+"""Helpers of the conductor tests: a small cluster, a clock, an executor
+that records what it is asked and answers get_job from a table."""
+
+import dataclasses
+
+from nova_livemig import execution
+from nova_livemig import livemodel
+from nova_livemig import plan as plan_mod
+from nova_livemig import planning
+from nova_livemig.db import api as db_api
+from nova_livemig.executors import Executor
+
+
+def host(name, state='up', vcpus=16, memory_mib=32768):
+    return {'name': name, 'vcpus': vcpus, 'memory_mib': memory_mib,
+            'state': state}
+
+
+def vm(vm_id, memory_mib=2048, vcpus=2, dirty=10.0):
+    return {'id': vm_id, 'host': 'x', 'vcpus': vcpus,
+            'memory_mib': memory_mib, 'cpu_util': 0.2,
+            'dirty_rate_mib_s': dirty}
+
+
+class Clock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class RecordingExecutor(Executor):
+    """Starts nothing; tests deliver results with Engine.on_result."""
+
+    name = 'recording'
+
+    def __init__(self):
+        super().__init__(None, None)
+        self.started = []
+        self.aborted = []
+        self.jobs = {}
+        self.job_calls = []
+        self.fail_job = False
+
+    def start(self, step):
+        self.started.append(step)
+
+    def abort(self, step):
+        self.aborted.append(step['step_id'])
+
+    def job(self, step):
+        self.job_calls.append(step['step_id'])
+        if self.fail_job:
+            raise TimeoutError('no answer')
+        return self.jobs.get(step['step_id'], {
+            'step_id': step['step_id'], 'vm': step['vm'],
+            'state': 'unknown', 'progress': None, 'result': None})
+
+
+@dataclasses.dataclass
+class Cluster:
+    db: object
+    live: object
+    executor: RecordingExecutor
+    engine: object
+    clock: Clock
+    placement: dict
+
+    def report(self, *names):
+        """Every (or the named) host reports the current placement."""
+        for name, state in self.hosts.items():
+            if names and name not in names:
+                continue
+            self.live.update({
+                'host': host(name, state, **self.sizes.get(name, {})),
+                'vms': [dict(self.vms[v], host=name)
+                        for v, h in self.placement.items() if h == name],
+                'measured_at': self.clock(), 'driver': 'fake',
+                'migration_uri': f'fake://{name}'})
+
+    def result(self, step_msg, state='completed', host=None, error=None):
+        """Deliver an agent's result for a started step; a completed one
+        moves the VM in the simulated placement."""
+        from nova_livemig import messages
+        if host is None:
+            host = (step_msg['destination'] if state == 'completed'
+                    else step_msg['source'])
+        self.placement[step_msg['vm']] = host
+        self.engine.on_result(messages.Result.from_primitive({
+            'step_id': step_msg['step_id'], 'vm': step_msg['vm'],
+            'state': state, 'host': host,
+            'stats': {'total_s': 1.0, 'downtime_ms': 10.0, 'bytes': 1,
+                      'iterations': 1, 'postcopy': False},
+            'error': None if state == 'completed' else error or 'boom'}))
+
+
+def cluster(tmp_path, hosts, vms, placement, settings=None, sizes=None):
+    clock = Clock()
+    db = db_api.Database(f'sqlite:///{tmp_path}/t.sqlite')
+    db.sync()
+    live = livemodel.LiveModel(30, clock=clock)
+    executor = RecordingExecutor()
+    options = plan_mod.PlanningOptions(algorithms=('precopy',))
+    algorithms = planning.load_algorithms(options.algorithms)
+    settings = settings or execution.Settings(
+        job_poll_interval_s=5.0, deadline_margin_s=10.0, deadline_factor=2.0)
+    engine = execution.Engine(db, live, executor, settings, options,
+                              algorithms, clock=clock)
+    c = Cluster(db, live, executor, engine, clock, dict(placement))
+    c.hosts = dict(hosts)
+    c.vms = {v['id']: v for v in vms}
+    c.sizes = sizes or {}
+    c.options, c.algorithms = options, algorithms
+    c.report()
+    return c
+
+
+def create(c, policy='drain', hosts=(), vms=()):
+    from nova_livemig import policies
+    document, steps = planning.make_plan(
+        c.live.snapshot(), policy,
+        policies.PlanRequest(vms=tuple(vms), hosts=tuple(hosts)),
+        c.options, c.algorithms)
+    return c.db.create_plan(policy, {'hosts': list(hosts)}, document, steps,
+                            'planned')

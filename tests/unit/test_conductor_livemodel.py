@@ -1,0 +1,103 @@
+"""The live model: reports in, a snapshot out; stale hosts; publishing."""
+
+import json
+import os
+
+import pytest
+
+from nova_livemig import exception
+from nova_livemig import livemodel
+from nova_livemig import model
+from tests.unit import conductor_fixtures as cf
+
+
+def report(name, vms, at, state='up'):
+    return {'host': cf.host(name, state), 'vms': vms, 'measured_at': at,
+            'driver': 'fake', 'migration_uri': f'fake://{name}'}
+
+
+def test_no_reports_is_a_clear_error():
+    with pytest.raises(exception.InvalidInput, match='agent report'):
+        livemodel.LiveModel(30).snapshot()
+
+
+def test_snapshot_from_reports_and_stale_hosts_go_down():
+    clock = cf.Clock(100.0)
+    live = livemodel.LiveModel(30, clock=clock)
+    live.update(report('a', [cf.vm('v1')], 100.0))
+    clock.now = 120.0
+    live.update(report('b', [], 120.0))
+    snap = live.snapshot()
+    assert snap.vms['v1'].host == 'a'
+    assert {h.name: h.state for h in snap.hosts.values()} == {
+        'a': 'up', 'b': 'up'}
+    clock.now = 131.0
+    snap = live.snapshot()
+    assert snap.hosts['a'].state == 'down' and snap.vms['v1'].host == 'a'
+    assert live.hosts_up() == {'b'}
+    assert not live.is_fresh('a') and live.is_fresh('b')
+
+
+def test_completed_move_wins_over_older_reports():
+    clock = cf.Clock(100.0)
+    live = livemodel.LiveModel(30, clock=clock)
+    live.update(report('a', [cf.vm('v1')], 100.0))
+    live.update(report('b', [], 100.0))
+    live.vm_moved('v1', 'b', at=101.0)
+    assert live.snapshot().vms['v1'].host == 'b'
+    # a newer report is the truth again
+    live.update(report('a', [cf.vm('v1')], 102.0))
+    assert live.snapshot().vms['v1'].host == 'a'
+
+
+def test_vm_in_two_reports_is_where_the_newest_says():
+    live = livemodel.LiveModel(30, clock=cf.Clock(100.0))
+    live.update(report('a', [cf.vm('v1')], 90.0))
+    live.update(report('b', [cf.vm('v1')], 95.0))
+    assert live.snapshot().vms['v1'].host == 'b'
+    assert not live.update(report('b', [], 80.0))  # older: ignored
+
+
+def test_garbled_report_is_rejected_and_changes_nothing():
+    live = livemodel.LiveModel(30, clock=cf.Clock(100.0))
+    live.update(report('a', [cf.vm('v1')], 100.0))
+    bad = report('a', [dict(cf.vm('v1'), memory_mib=-5)], 101.0)
+    with pytest.raises(exception.InvalidInput, match='memory_mib'):
+        live.update(bad)
+    assert live.snapshot().vms['v1'].memory_mib == 2048
+
+
+def test_topology_network_is_used_and_unknown_hosts_hang_off_a_switch():
+    topo = model.from_primitive({
+        'version': 1, 'hosts': [cf.host('a'), cf.host('b')], 'vms': [],
+        'network': {'switches': ['tor'], 'links': [
+            {'a': 'a', 'b': 'tor', 'gbit_s': 25.0},
+            {'a': 'b', 'b': 'tor', 'gbit_s': 25.0}]}})
+    live = livemodel.LiveModel(30, topology=topo, default_link_gbit_s=1.0,
+                               clock=cf.Clock(100.0))
+    for name in ('a', 'c'):
+        live.update(report(name, [], 100.0))
+    snap = live.snapshot()
+    links = {lk.key: lk.gbit_s for lk in snap.links}
+    assert links[('a', 'tor')] == 25.0 and ('b', 'tor') not in links
+    assert links[('c', livemodel.SWITCH)] == 1.0
+
+
+def test_publish_is_atomic_and_readable(tmp_path):
+    live = livemodel.LiveModel(30, clock=cf.Clock(100.0))
+    live.update(report('a', [cf.vm('v1')], 100.0))
+    path = tmp_path / 'pub' / 'snapshot.json'
+    live.publish(str(path))
+    assert model.load(str(path)).vms['v1'].host == 'a'
+    assert os.listdir(path.parent) == ['snapshot.json']  # no temp left
+    json.loads(path.read_text())
+
+
+def test_moved_vm_stays_accounted_for_when_its_host_goes_quiet():
+    clock = cf.Clock(100.0)
+    live = livemodel.LiveModel(30, clock=clock)
+    live.update(report('a', [cf.vm('v1')], 100.0))
+    live.update(report('b', [], 100.0))
+    live.vm_moved('v1', 'b', at=101.0)
+    live.update(report('a', [], 102.0))  # a no longer has it; b is silent
+    assert live.snapshot().vms['v1'].host == 'b'

@@ -1,0 +1,198 @@
+"""The Nova weigher's logic, without nova.
+
+:class:`nova_livemig.move_cost.CostTable` holds everything the weigher
+decides; the last tests load :mod:`nova_livemig.weigher` itself against a
+stand-in for the three nova modules it imports.
+"""
+
+import importlib
+import json
+import os
+import sys
+import time
+import types
+
+import pytest
+from oslo_config import cfg
+
+from nova_livemig import cost
+from nova_livemig import model
+from nova_livemig import move_cost
+
+
+class LineRate:
+    """A stand-in cost model: memory over the path's payload rate, with a
+    downtime of one dirty second's worth of pages."""
+
+    name = 'linerate'
+
+    def predict(self, inp, params):
+        rate = cost.bytes_per_s(inp.bandwidth_gbit_s, params)
+        downtime_ms = inp.dirty_rate_mib_s * cost.MIB / rate * 1000
+        return cost.Prediction(
+            algorithm=self.name, total_s=inp.memory_mib * cost.MIB / rate,
+            downtime_ms=downtime_ms, bytes_sent=inp.memory_mib * cost.MIB,
+            converges=True)
+
+
+ALGORITHMS = {'linerate': LineRate()}
+NOW = 1_000_000.0
+
+
+def snapshot_doc(gbit_s, vm_host='host1', dirty_rate_mib_s=10.0):
+    """Three hosts on one switch; ``gbit_s`` maps host -> uplink speed."""
+    return {
+        'version': 1,
+        'hosts': [{'name': h, 'vcpus': 16, 'memory_mib': 65536}
+                  for h in ('host1', 'host2', 'host3')],
+        'vms': [{'id': 'vm1', 'host': vm_host, 'vcpus': 2,
+                 'memory_mib': 4096, 'cpu_util': 0.5,
+                 'dirty_rate_mib_s': dirty_rate_mib_s}],
+        'network': {'switches': ['tor'], 'links': [
+            {'a': h, 'b': 'tor', 'gbit_s': g} for h, g in gbit_s.items()]},
+    }
+
+
+def publish(path, doc, mtime=NOW):
+    path.write_text(json.dumps(doc))
+    os.utime(path, (mtime, mtime))
+
+
+OPTIONS = move_cost.plan.PlanningOptions(algorithms=('linerate',))
+
+
+def table(path, algorithms=ALGORITHMS, options=OPTIONS):
+    return move_cost.CostTable(str(path), max_age_s=600, options=options,
+                               algorithms=algorithms, clock=lambda: NOW)
+
+
+FAST_HOST3 = {'host1': 25.0, 'host2': 1.0, 'host3': 25.0}
+
+
+@pytest.fixture
+def snap_file(tmp_path):
+    path = tmp_path / 'snapshot.json'
+    publish(path, snapshot_doc(FAST_HOST3))
+    return path
+
+
+def test_cheaper_path_costs_less(snap_file):
+    t = table(snap_file)
+    assert t.cost_s('vm1', 'host3') < t.cost_s('vm1', 'host2')
+    # 4 GiB at 0.96 * 25 Gbit/s, and at 0.96 * 1 Gbit/s
+    assert t.cost_s('vm1', 'host3') == pytest.approx(1.43, abs=0.01)
+    assert t.cost_s('vm1', 'host2') == pytest.approx(35.8, abs=0.1)
+    assert t.cost_s('vm1', 'host1') == 0.0
+
+
+def test_boot_is_neutral(snap_file):
+    """A new instance is not in the snapshot yet: no opinion."""
+    assert table(snap_file).cost_s('new-instance-uuid', 'host3') is None
+
+
+def test_stale_file_is_neutral(snap_file):
+    publish(snap_file, snapshot_doc(FAST_HOST3), mtime=NOW - 601)
+    assert table(snap_file).cost_s('vm1', 'host3') is None
+
+
+def test_missing_or_invalid_file_is_neutral(tmp_path, snap_file):
+    assert table(tmp_path / 'absent.json').cost_s('vm1', 'host3') is None
+    publish(snap_file, {'version': 2})
+    assert table(snap_file).cost_s('vm1', 'host3') is None
+
+
+def test_no_cost_model_is_neutral(snap_file):
+    assert table(snap_file, algorithms={}).cost_s('vm1', 'host3') is None
+
+
+def test_unknown_host_counts_as_costliest(snap_file):
+    t = table(snap_file)
+    assert t.cost_s('vm1', 'host9') == t.cost_s('vm1', 'host2')
+
+
+def test_missing_the_downtime_target_counts_after_meeting_it(tmp_path):
+    # 40 MiB/s dirty, 50 at the high bound that choose() checks: 17 ms of
+    # downtime at 25 Gbit/s, 437 ms at 1 Gbit/s
+    path = tmp_path / 'snapshot.json'
+    publish(path, snapshot_doc({'host1': 25.0, 'host2': 1.0, 'host3': 25.0},
+                               dirty_rate_mib_s=40.0))
+    opts = move_cost.plan.PlanningOptions(max_downtime_ms=100.0,
+                                          algorithms=('linerate',))
+    t = table(path, options=opts)
+    assert t.cost_s('vm1', 'host2') == pytest.approx(
+        t.cost_s('vm1', 'host3') + 35.8, abs=0.1)
+
+
+def test_file_read_once_and_again_when_it_changes(snap_file, monkeypatch):
+    loads = []
+    real_load = model.load
+    monkeypatch.setattr(model, 'load',
+                        lambda p: loads.append(p) or real_load(p))
+    t = table(snap_file)
+    for host in ('host1', 'host2', 'host3', 'host2'):
+        t.cost_s('vm1', host)
+    assert len(loads) == 1
+    # measurements change, the VM has moved to host3: host2 is now cheap
+    publish(snap_file, snapshot_doc(
+        {'host1': 1.0, 'host2': 25.0, 'host3': 25.0}, vm_host='host3'),
+        mtime=NOW - 1)
+    assert t.cost_s('vm1', 'host2') < t.cost_s('vm1', 'host1')
+    assert t.cost_s('vm1', 'host3') == 0.0
+    assert len(loads) == 2
+
+
+# The weigher itself, against stand-ins for nova.conf and nova.scheduler.
+
+
+@pytest.fixture
+def weigher_mod(monkeypatch, snap_file):
+    conf = cfg.ConfigOpts()
+    conf([])
+    fake = {
+        'nova': types.ModuleType('nova'),
+        'nova.conf': types.SimpleNamespace(CONF=conf),
+        'nova.scheduler': types.ModuleType('nova.scheduler'),
+        'nova.scheduler.utils': types.SimpleNamespace(
+            get_weight_multiplier=lambda host_state, name, value: value,
+            request_is_rebuild=lambda spec: spec.scheduler_hints.get(
+                '_nova_check_type') == ['rebuild']),
+        'nova.scheduler.weights': types.SimpleNamespace(
+            BaseHostWeigher=object),
+    }
+    fake['nova'].conf = fake['nova.conf']
+    for name, module in fake.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.delitem(sys.modules, 'nova_livemig.weigher', raising=False)
+    weigher = importlib.import_module('nova_livemig.weigher')
+    conf.set_override('snapshot_path', str(snap_file), 'nova_livemig')
+    # the weigher loads the plugins its options name, and reads the clock
+    monkeypatch.setattr(move_cost, 'load_algorithms',
+                        lambda names: {names[0]: LineRate()})
+    publish(snap_file, snapshot_doc(FAST_HOST3), mtime=time.time())
+    yield weigher
+    sys.modules.pop('nova_livemig.weigher', None)
+
+
+def spec(instance_uuid, hints=None):
+    return types.SimpleNamespace(instance_uuid=instance_uuid,
+                                 scheduler_hints=hints or {})
+
+
+def host(name):
+    return types.SimpleNamespace(host=name)
+
+
+def test_weigher_returns_minus_seconds(weigher_mod):
+    w = weigher_mod.MigrationCostWeigher()
+    weights = {h: w._weigh_object(host(h), spec('vm1'))
+               for h in ('host2', 'host3')}
+    assert weights['host3'] > weights['host2']
+    assert weights['host3'] == pytest.approx(-1.43, abs=0.01)
+    assert w.weight_multiplier(host('host3')) == 1.0
+
+
+def test_weigher_is_neutral_for_boot_and_rebuild(weigher_mod):
+    w = weigher_mod.MigrationCostWeigher()
+    assert w._weigh_object(host('host3'), spec('new-uuid')) == 0.0
+    rebuild = spec('vm1', {'_nova_check_type': ['rebuild']})
+    assert w._weigh_object(host('host3'), rebuild) == 0.0
