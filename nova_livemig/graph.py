@@ -26,6 +26,7 @@ cached, so ranking thousands of destinations costs one search per source.
 """
 
 import dataclasses
+import itertools
 
 import networkx as nx
 
@@ -157,5 +158,5 @@ class LinkGraph:
             nodes.append(parent)
             node = parent
         nodes.reverse()
-        links = tuple(tuple(sorted(pair)) for pair in zip(nodes, nodes[1:]))
+        links = tuple(tuple(sorted(pair)) for pair in itertools.pairwise(nodes))
         return Path(nodes=tuple(nodes), links=links, free_gbit_s=width)

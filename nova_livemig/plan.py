@@ -7,8 +7,7 @@ documented in ``doc/plan-format.md``.
 
 import dataclasses
 
-from nova_livemig import cost
-from nova_livemig import exception
+from nova_livemig import cost, exception
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +32,8 @@ class PlanningOptions:
                          'hybrid')
     dirty_rate_rel_err: float = 0.25
     cpu_target_util: float = 0.8
-    params: cost.CostParams = cost.CostParams()
+    params: cost.CostParams = dataclasses.field(
+        default_factory=cost.CostParams)
     max_outgoing_per_host: int = 2
     max_incoming_per_host: int = 2
     postcopy_min_saving: float = 0.2

@@ -17,12 +17,8 @@ import math
 import sys
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import exception
+from nova_livemig import exception, model, plugins, policies, report
 from nova_livemig import graph as graph_mod
-from nova_livemig import model
-from nova_livemig import plugins
-from nova_livemig import policies
-from nova_livemig import report
 from nova_livemig.conf import planner
 from nova_livemig.policies import single
 

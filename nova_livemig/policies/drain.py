@@ -15,10 +15,7 @@ Pinned VMs are reported unplaced with reason ``pinned``; VMs that nothing can
 take, with the reason.
 """
 
-from nova_livemig import exception
-from nova_livemig import placement
-from nova_livemig import plan
-from nova_livemig import policies
+from nova_livemig import exception, placement, plan, policies
 from nova_livemig.policies import single
 
 

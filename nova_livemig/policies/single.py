@@ -13,10 +13,7 @@ no destination can take (or only with a migration predicted to miss the
 downtime target) are reported unplaced with the reason.
 """
 
-from nova_livemig import exception
-from nova_livemig import placement
-from nova_livemig import plan
-from nova_livemig import policies
+from nova_livemig import exception, placement, plan, policies
 
 #: reason given for a VM marked pinned in the snapshot
 PINNED = 'pinned'

@@ -2,9 +2,7 @@
 
 import pytest
 
-from nova_livemig import exception
-from nova_livemig import graph
-from nova_livemig import model
+from nova_livemig import exception, graph, model
 
 
 def snapshot(links, hosts=('a', 'b', 'c'), switches=()):

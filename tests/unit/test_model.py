@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from nova_livemig import exception
-from nova_livemig import model
+from nova_livemig import exception, model
 
 
 def valid():

@@ -8,12 +8,7 @@ tested with the algorithms.
 
 import pytest
 
-from nova_livemig import algorithms
-from nova_livemig import cost
-from nova_livemig import graph
-from nova_livemig import model
-from nova_livemig import placement
-from nova_livemig import plan
+from nova_livemig import algorithms, cost, graph, model, placement, plan
 
 
 class StandInPrecopy(algorithms.Algorithm):
@@ -122,16 +117,15 @@ class TestUsage:
 
 
 @pytest.mark.parametrize('dest,ok', [
-    (dict(name='d', vcpus=1, memory_mib=1, aggregates=('g', 'h')), True),
-    (dict(name='d', vcpus=1, memory_mib=1, aggregates=('h',)), False),
-    (dict(name='d', vcpus=1, memory_mib=1, aggregates=('g',),
-          state='maintenance'), False),
-    (dict(name='d', vcpus=1, memory_mib=1, aggregates=('g',),
-          state='down'), False),
-    (dict(name='s', vcpus=1, memory_mib=1, aggregates=('g',)), False),
+    ({'aggregates': ('g', 'h')}, True),
+    ({'aggregates': ('h',)}, False),
+    ({'aggregates': ('g',), 'state': 'maintenance'}, False),
+    ({'aggregates': ('g',), 'state': 'down'}, False),
+    ({'aggregates': ('g',), 'name': 's'}, False),
 ])
 def test_allowed(dest, ok):
     src = model.Host('s', 1, 1, aggregates=('g',))
+    dest = {'name': 'd', 'vcpus': 1, 'memory_mib': 1, **dest}
     assert placement.allowed(src, model.Host(**dest)) is ok
 
 

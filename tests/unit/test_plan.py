@@ -5,10 +5,7 @@ import json
 
 import pytest
 
-from nova_livemig import cost
-from nova_livemig import exception
-from nova_livemig import model
-from nova_livemig import plan
+from nova_livemig import cost, exception, model, plan
 
 
 def cluster():

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings for the testbed scripts (sourced, not executed).
 # Every path can be moved with an environment variable.
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,5 +21,5 @@ die() { echo "testbed: ERROR: $*" >&2; exit 1; }
 
 guest_kernel() {
     # The newest Debian kernel in /boot.
-    ls -1 /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1
+    find /boot -maxdepth 1 -name "vmlinuz-*-amd64" | sort -V | tail -n 1
 }

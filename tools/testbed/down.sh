@@ -4,6 +4,7 @@
 # files.  Idempotent, and works after a crash or a failed up.sh.
 # The install cache ($TESTBED_CACHE) is kept.
 set -uo pipefail
+# shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root"
@@ -17,9 +18,10 @@ namespaces() {
 for sig in TERM KILL; do
     pids=$(for ns in $(namespaces); do ip netns pids "$ns"; done)
     [ -n "$pids" ] || break
+    # shellcheck disable=SC2086  # one word per pid
     kill -"$sig" $pids 2>/dev/null
     for _ in $(seq 1 50); do
-        alive=$(for p in $pids; do [ -d /proc/$p ] && echo "$p"; done)
+        alive=$(for p in $pids; do [ -d "/proc/$p" ] && echo "$p"; done)
         [ -z "$alive" ] && break
         sleep 0.1
     done

@@ -9,6 +9,7 @@
 #   - libvirt-python in the project venv, if the venv exists
 #   - an AppArmor local rule letting libvirtd exec the QEMU 10 wrapper
 set -euo pipefail
+# shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root"

@@ -14,6 +14,7 @@ Only :func:`start_guest` imports ``libvirt``.  Command line::
     python3 tools/testbed/testbed.py status quiet
     python3 tools/testbed/testbed.py xml quiet --memory-mib 256
     python3 tools/testbed/testbed.py measure-link node1 node2 --seconds 5
+    virsh -c "$(python3 tools/testbed/testbed.py uri node1)" list
 """
 
 import argparse
@@ -59,8 +60,8 @@ def load_state(path=None):
         with open(path) as f:
             return json.load(f)
     except FileNotFoundError as exc:
-        raise TestbedNotUp(
-            f'no testbed state file at {path}: run tools/testbed/up.sh') from exc
+        raise TestbedNotUp(f'no testbed state file at {path}: '
+                           'run tools/testbed/up.sh') from exc
 
 
 def node(name, state=None):
@@ -98,8 +99,8 @@ def domain_xml(name, memory_mib=256, dirty_mib_s=2, wws_mib=64, vcpus=1,
                            f'{memory_mib}: need memory_mib >= wws_mib + 48')
     state = state or load_state()
     esc = saxutils.escape
-    cmdline = (f'console=ttyS0 quiet clocksource=hpet dirty_mib_s={dirty_mib_s}'
-               f' wws_mib={wws_mib} scan_s={scan_s}')
+    cmdline = (f'console=ttyS0 quiet clocksource=hpet '
+               f'dirty_mib_s={dirty_mib_s} wws_mib={wws_mib} scan_s={scan_s}')
     return f"""<domain type='qemu'>
   <name>{esc(name)}</name>
   <memory unit='MiB'>{int(memory_mib)}</memory>
@@ -261,6 +262,8 @@ def main(argv=None):
         sp.add_argument('--vcpus', type=int, default=1)
     sp = sub.add_parser('status')
     sp.add_argument('name')
+    sp = sub.add_parser('uri')
+    sp.add_argument('node')
     sp = sub.add_parser('measure-link')
     sp.add_argument('src')
     sp.add_argument('dst')
@@ -277,6 +280,8 @@ def main(argv=None):
                   f'{serial_log(args.name)}')
         elif args.cmd == 'status':
             print(json.dumps(guest_status(args.name)))
+        elif args.cmd == 'uri':
+            print(node(args.node)['libvirt_uri'])
         else:
             rate = measure_link(args.src, args.dst, args.seconds)
             print(f'{args.src} -> {args.dst}: {rate:.1f} Mbit/s')

@@ -9,19 +9,24 @@
 #                      comma list with one rate per node ("200,1000,200")
 #   TESTBED_NET        first three octets of the testbed subnet (10.77.0)
 #
-# Topology: switch namespace nlm-sw holds bridge br0; node i has eth0
-# ($TESTBED_NET.(10+i)) on a veth into br0, shaped with tbf in both
-# directions; the root namespace has nlm-mgmt ($TESTBED_NET.1) into br0,
-# unshaped.  Writes $TESTBED_STATE (default /run/nova-livemig-testbed/state.json).
-set -euo pipefail
+# Topology: switch namespace $TESTBED_SWITCH (nlmsw) holds bridge br0; node
+# i has eth0 ($TESTBED_NET.(10+i)) on a veth into br0 (switch side: n<i>),
+# shaped with tbf in both directions; the root namespace has nlm-mgmt
+# ($TESTBED_NET.1) into br0, so root<->node traffic is shaped only by the
+# node's own link.  Writes $TESTBED_STATE
+# (default /run/nova-livemig-testbed/state.json).
+set -Eeuo pipefail
+# shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
 N=${1:-3}
-[[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 50 ] ||
+if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || [ "$N" -gt 50 ]; then
     die "node count must be an integer from 1 to 50, got '$N'"
+fi
 [ "$(id -u)" = 0 ] || die "run as root"
-[ -x "$QEMU_WRAPPER" ] && [ -f "$GUEST_INITRAMFS" ] ||
+if [ ! -x "$QEMU_WRAPPER" ] || [ ! -f "$GUEST_INITRAMFS" ]; then
     die "not installed: run tools/testbed/install.sh first"
+fi
 [ ! -e "$TESTBED_STATE" ] ||
     die "already up ($TESTBED_STATE exists): run tools/testbed/down.sh first"
 KERNEL=$(guest_kernel)
@@ -30,8 +35,9 @@ KERNEL=$(guest_kernel)
 IFS=, read -r -a RATES <<< "${TESTBED_LINK_MBIT:-200}"
 rate_of() {  # rate_of <node index>
     local r=${RATES[$(( $1 - 1 ))]:-${RATES[-1]}}
-    [[ "$r" =~ ^[0-9]+$ ]] && [ "$r" -ge 1 ] ||
+    if ! [[ "$r" =~ ^[0-9]+$ ]] || [ "$r" -lt 1 ]; then
         die "TESTBED_LINK_MBIT entries must be positive integers (Mbit/s), got '$r'"
+    fi
     echo "$r"
 }
 
@@ -43,6 +49,10 @@ shape() {  # shape <netns> <dev> <mbit>
         rate "${3}mbit" burst "$burst" latency 50ms
 }
 
+for i in $(seq 1 "$N"); do
+    rate_of "$i" >/dev/null
+done
+
 SW=$TESTBED_SWITCH
 mkdir -p "$TESTBED_RUN" "$TESTBED_VAR/ns" "$TESTBED_VAR/guests"
 chmod 755 "$TESTBED_VAR" "$TESTBED_VAR/guests"
@@ -53,8 +63,9 @@ if ! mountpoint -q /run/netns 2>/dev/null; then
     touch "$TESTBED_VAR/netns-mount.created"
 fi
 
-# Post-copy needs userfaultfd from the unprivileged QEMU path.
-sysctl -n vm.unprivileged_userfaultfd > "$TESTBED_VAR/userfaultfd.saved"
+# Post-copy needs userfaultfd; libvirt drops QEMU's capabilities.
+[ -f "$TESTBED_VAR/userfaultfd.saved" ] ||
+    sysctl -n vm.unprivileged_userfaultfd > "$TESTBED_VAR/userfaultfd.saved"
 sysctl -q -w vm.unprivileged_userfaultfd=1
 
 # Namespace files must live on a private mount to be bind-mountable.
@@ -90,7 +101,7 @@ setup_node() {  # setup_node <index>
 
     # Private libvirt state and configuration.
     mkdir -p "$dir"/{lib,cache,log}
-    rm -rf "$dir/etc"
+    rm -rf "${dir:?}/etc"
     cp -a /etc/libvirt "$dir/etc"
     rm -f "$dir/etc/qemu/networks/autostart/"*.xml
     {
