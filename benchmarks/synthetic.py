@@ -37,11 +37,14 @@ HOST_CLASSES = (
 
 
 def _rack_classes(n_racks, rng):
+    """A class per rack: the shares of HOST_CLASSES, every class at least
+    one rack when there are enough racks, general purpose otherwise."""
     classes = []
-    for name, _, _, _, share in HOST_CLASSES:
-        classes += [name] * max(1, round(share * n_racks))
-    classes = classes[:n_racks]
-    classes += ['general'] * (n_racks - len(classes))
+    for name, _, _, _, share in HOST_CLASSES[1:]:
+        if len(classes) < n_racks - 1:
+            classes += [name] * max(1, round(share * n_racks))
+    classes = classes[:max(n_racks - 1, 0)]
+    classes += [HOST_CLASSES[0][0]] * (n_racks - len(classes))
     rng.shuffle(classes)
     return classes
 
@@ -109,7 +112,10 @@ def _place_vms(hosts, n_vms, rng):
     misses = 0
     while len(vms) < n_vms and misses < 50 * n_vms:
         _, vcpus, memory_mib, _, cls = rng.choices(FLAVORS, weights)[0]
-        candidates = by_class[cls]
+        candidates = by_class.get(cls)
+        if not candidates:
+            misses += 1
+            continue
         index = candidates[rng.randrange(len(candidates))]
         if free_vcpus[index] < vcpus or free_mem[index] < memory_mib:
             misses += 1
@@ -117,7 +123,8 @@ def _place_vms(hosts, n_vms, rng):
         free_vcpus[index] -= vcpus
         free_mem[index] -= memory_mib
         dirty = _dirty_rate(rng)
-        wws = min(memory_mib * rng.uniform(0.02, 0.3) + dirty * 4,
+        # pages rewritten within a minute or two, at least the hot core
+        wws = min(max(dirty * rng.uniform(20.0, 120.0), 128.0),
                   memory_mib * 0.9)
         vms.append({
             'id': f'vm-{len(vms):06d}', 'host': hosts[index]['name'],

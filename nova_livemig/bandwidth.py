@@ -25,6 +25,7 @@ True
 
 import heapq
 import math
+import zlib
 
 from nova_livemig import choice, cost
 
@@ -182,13 +183,20 @@ class Predictor:
         return ranked[0] if ranked else None
 
 
+#: a two-hop path between switches carries flows (ECMP) when it is at least
+#: this fraction as wide as the widest path
+ECMP_MIN_WIDTH = 0.5
+
+
 class PathFinder:
-    """Widest paths between hosts, fast in a data-centre fabric.
+    """Paths between hosts, fast in a data-centre fabric.
 
     A host with a single link (its NIC to its top-of-rack switch) reaches
-    every other host through that switch, so its path is its NIC, then the
-    widest path between the two switches, then the other NIC: one search
-    per switch instead of one per host. Hosts with several links fall back
+    every other host through that switch, so its path is its NIC, then a
+    path between the two switches, then the other NIC: one search per pair
+    of switches instead of one per host. Between switches, flows are spread
+    over the widest path and the two-hop paths nearly as wide, by a hash of
+    the two hosts, as ECMP spreads them over the spines. Hosts with several links fall back
     to :meth:`~nova_livemig.graph.LinkGraph.widest_path`.
 
     :param graph: a :class:`~nova_livemig.graph.LinkGraph`
@@ -216,14 +224,36 @@ class PathFinder:
         if a[0] == b[0]:
             return (a[1], b[1]), min(a[2], b[2])
         key = (a[0], b[0])
-        mid = self._between.get(key)
-        if mid is None:
-            p = self.graph.widest_path(a[0], b[0])
-            mid = (p.links, p.free_gbit_s) if p else ((), 0.0)
-            self._between[key] = mid
-        if not mid[0]:
+        mids = self._between.get(key)
+        if mids is None:
+            mids = self._middles(a[0], b[0])
+            self._between[key] = mids
+        if not mids:
             return (), 0.0
+        mid = mids[zlib.crc32(f'{source}|{destination}'.encode())
+                   % len(mids)]
         return (a[1],) + mid[0] + (b[1],), min(a[2], b[2], mid[1])
+
+    def _middles(self, sw_a, sw_b):
+        """Paths between two switches to spread flows over, as ECMP does:
+        the widest path, and every two-hop path through another switch at
+        least :data:`ECMP_MIN_WIDTH` as wide."""
+        p = self.graph.widest_path(sw_a, sw_b)
+        if p is None:
+            return []
+        found = [(p.links, p.free_gbit_s)]
+        g = self.graph.graph
+        for mid in set(g.adj[sw_a]) & set(g.adj[sw_b]):
+            if g.nodes[mid]['kind'] != 'switch':
+                continue
+            links = (tuple(sorted((sw_a, mid))), tuple(sorted((mid, sw_b))))
+            if links == p.links:
+                continue
+            width = min(g.adj[sw_a][mid]['free_gbit_s'],
+                        g.adj[mid][sw_b]['free_gbit_s'])
+            if width >= ECMP_MIN_WIDTH * p.free_gbit_s:
+                found.append((links, width))
+        return sorted(found)
 
     def switch_of(self, host):
         """The switch a single-homed host hangs off, else None."""

@@ -158,5 +158,6 @@ class LinkGraph:
             nodes.append(parent)
             node = parent
         nodes.reverse()
-        links = tuple(tuple(sorted(pair)) for pair in itertools.pairwise(nodes))
+        links = tuple(tuple(sorted(pair))
+                      for pair in itertools.pairwise(nodes))
         return Path(nodes=tuple(nodes), links=links, free_gbit_s=width)

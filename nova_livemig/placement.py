@@ -6,6 +6,8 @@ Shared by every policy: the capacity bookkeeping of a plan as it accumulates
 then by the balance the move leaves (:class:`Ranker`).
 """
 
+import math
+
 from nova_livemig import choice
 from nova_livemig import plan as plan_mod
 
@@ -71,6 +73,14 @@ class Usage:
         return self.memory_mib[host_name] / host.memory_capacity_mib
 
 
+#: Destinations are ranked on predictions at the path bandwidth rounded
+#: down to this geometric grid (2 % steps), so that a cluster whose links
+#: all carry slightly different background traffic needs a few hundred
+#: predictions per VM, not one per host. The chosen move is then predicted
+#: at its exact bandwidth.
+BANDWIDTH_GRID = 1.02
+_LOG_GRID = math.log(BANDWIDTH_GRID)
+
 #: Predicted migration times within this fraction of the cheapest count as
 #: equally cheap, and the balance the move leaves decides between them.
 #: Without it, a path 2 % wider than the others draws every VM of a drain
@@ -100,7 +110,20 @@ class Ranker:
         self.cost_tolerance = cost_tolerance
         self._cache = {}
 
+    def ranking_prediction(self, vm, bandwidth_gbit_s):
+        """The prediction destinations are ranked on: at the bandwidth
+        rounded down to :data:`BANDWIDTH_GRID` (never optimistic)."""
+        if bandwidth_gbit_s == math.inf or bandwidth_gbit_s <= 0:
+            return self.predict(vm, bandwidth_gbit_s)
+        step = math.floor(math.log(bandwidth_gbit_s) / _LOG_GRID + 1e-9)
+        return self.predict(vm, round(BANDWIDTH_GRID ** step, 9))
+
     def predict(self, vm, bandwidth_gbit_s):
+        """The choice of algorithm, and its prediction, for one VM over a
+        path of that bandwidth (cached).
+
+        :returns: a :class:`nova_livemig.cost.Prediction`
+        """
         key = (vm.id, bandwidth_gbit_s)
         found = self._cache.get(key)
         if found is None:
@@ -179,7 +202,7 @@ class Ranker:
             if bw <= 0:
                 rejected['path'] += 1
                 continue
-            pred = self.predict(vm, bw)
+            pred = self.ranking_prediction(vm, bw)
             meets = pred.meets(max_downtime_ms)
             any_meets = any_meets or meets
             candidates.append((meets, pred, name, host))

@@ -14,7 +14,8 @@ Plan: single
 VM   SOURCE  ->  DESTINATION  ALGORITHM  TIME s  DOWNTIME ms  SENT GiB  NOTES
 vm1  a       ->  b            precopy      12.5         48.0      9.00
 <BLANKLINE>
-Total: 1 move(s), 12.5 s of migration time (sum), longest downtime 48.0 ms, 9.00 GiB sent
+Total: 1 move(s), 9.00 GiB sent
+Migration time: 12.5 s (sum over the moves), longest downtime 48.0 ms
 Unplaced: 1 VM(s)
   vm2  pinned
 """
@@ -78,9 +79,10 @@ def render_table(plan, max_downtime_ms=None):
     longest = max((m.predicted.downtime_ms for m in plan.moves),
                   default=0.0)
     lines.append('')
-    lines.append(f'Total: {len(plan.moves)} move(s), {total_s:.1f} s of '
-                 f'migration time (sum), longest downtime {longest:.1f} ms, '
-                 f'{sent / GIB:.2f} GiB sent')
+    lines.append(f'Total: {len(plan.moves)} move(s), {sent / GIB:.2f} GiB '
+                 'sent')
+    lines.append(f'Migration time: {total_s:.1f} s (sum over the moves), '
+                 f'longest downtime {longest:.1f} ms')
     if plan.unplaced:
         lines.append(f'Unplaced: {len(plan.unplaced)} VM(s)')
         width = max(len(u.vm) for u in plan.unplaced)

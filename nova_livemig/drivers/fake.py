@@ -161,7 +161,11 @@ class FakeDriver(drivers.ComputeDriver):
         if destination in self.opts.down_hosts:
             return f'destination {destination} is down'
         with self._flock():
-            state = self._read(destination)
+            return self._refusal(destination, self._read(destination))
+
+    def _refusal(self, destination, state):
+        if destination in self.opts.down_hosts:
+            return f'destination {destination} is down'
         if state is None:
             return f'destination {destination} is unknown (no agent)'
         if state['host'].get('state', 'up') != 'up':
@@ -192,15 +196,13 @@ class FakeDriver(drivers.ComputeDriver):
 
     def _move_vm(self, step):
         """Move the VM's entry into the destination's file; returns an
-        error string when the destination is gone."""
-        error = self._destination_down(step.destination)
-        if error:
-            return error
+        error string when the destination refuses or is gone."""
         with self._flock():
-            src = self._read(self.host)
             dst = self._read(step.destination)
-            if dst is None:
-                return f'destination {step.destination} vanished'
+            error = self._refusal(step.destination, dst)
+            if error:
+                return error
+            src = self._read(self.host)
             moving = [v for v in src['vms'] if v['id'] == step.vm]
             if not moving:
                 return f'{step.vm} vanished from {self.host}'

@@ -134,8 +134,15 @@ class Cluster:
         self.wait_published(set(HOSTS))
 
     def stop_all(self):
-        for name in list(self.procs):
-            self.kill(name, signal.SIGTERM)
+        procs, self.procs = list(self.procs.values()), {}
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
         rpc.cleanup(self.transport)
 
     def wait_published(self, hosts, timeout_s=60):

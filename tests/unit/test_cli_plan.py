@@ -70,8 +70,9 @@ def test_the_table_is_for_people(capsys):
     moved = [line.split()[0] for line in lines[2:8]]
     assert sorted(moved) == ['api-02', 'build-01', 'monitor-01',
                              'pg-replica', 'redis-01', 'web-04']
-    assert lines[-1].startswith('Total: 6 move(s), ')
-    assert 'GiB sent' in lines[-1]
+    assert lines[-2].startswith('Total: 6 move(s), ')
+    assert lines[-2].endswith(' GiB sent')
+    assert lines[-1].startswith('Migration time: ')
 
 
 def test_a_pinned_vm_makes_the_exit_status_1(capsys):

@@ -243,23 +243,39 @@ class TestRankerBest:
         move, _ = ranker(snap).best(snap.vms['x'], usage)
         assert (move.source, move.destination) == ('c', 'a')
 
-    def test_predictions_are_cached_per_bandwidth(self):
-        calls = []
+    def test_predictions_do_not_grow_with_the_number_of_hosts(self):
+        def calls_for(n_hosts):
+            calls = []
 
-        class Counting(StandInPrecopy):
-            def predict(self, inp, params):
-                calls.append(inp.bandwidth_gbit_s)
-                return super().predict(inp, params)
+            class Counting(StandInPrecopy):
+                def predict(self, inp, params):
+                    calls.append(inp.bandwidth_gbit_s)
+                    return super().predict(inp, params)
 
-        snap = cluster([host(f'h{i}') for i in range(20)], [vm('x', 'h0')],
-                       uplinks={'h7': 5.0})
-        r = placement.Ranker(graph.LinkGraph(snap), OPTIONS,
-                             {'precopy': Counting()})
-        r.best(snap.vms['x'], placement.Usage(snap))
-        # 18 destinations at 25 Gbit/s and one at 20: each bandwidth is
-        # predicted once (at most at the point and the high dirty rate)
-        assert set(calls) == {20.0, 25.0}
-        assert len(calls) <= 4
-        before = len(calls)
-        r.best(snap.vms['x'], placement.Usage(snap))
-        assert len(calls) == before
+            # uplinks carry slightly different background traffic
+            snap = cluster([host(f'h{i}') for i in range(n_hosts)],
+                           [vm('x', 'h0')],
+                           uplinks={f'h{i}': (i % 7) * 0.01
+                                    for i in range(1, n_hosts)})
+            r = placement.Ranker(graph.LinkGraph(snap), OPTIONS,
+                                 {'precopy': Counting()})
+            move, _ = r.best(snap.vms['x'], placement.Usage(snap))
+            r.best(snap.vms['x'], placement.Usage(snap))  # all cached
+            return calls, move
+
+        few, _ = calls_for(10)
+        many, move = calls_for(200)
+        assert len(many) == len(few) <= 6
+        # the chosen move is predicted at its exact path bandwidth
+        assert move.bandwidth_gbit_s in {25.0 - k * 0.01 for k in range(7)}
+        assert move.bandwidth_gbit_s in many
+
+    def test_ranking_predictions_round_the_bandwidth_down(self):
+        snap = cluster([host('a'), host('b')], [vm('x', 'a')])
+        r = ranker(snap)
+        x = snap.vms['x']
+        assert r.ranking_prediction(x, 25.0) is r.ranking_prediction(x, 24.8)
+        assert (r.ranking_prediction(x, 25.0).total_s
+                >= r.predict(x, 25.0).total_s)
+        assert (r.ranking_prediction(x, 25.0).total_s
+                <= r.predict(x, 25.0 / 1.02).total_s)

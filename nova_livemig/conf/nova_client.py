@@ -1,0 +1,45 @@
+"""Options of the ``[nova]`` group: how the ``nova`` executor reaches
+Nova's compute API.
+
+Credentials and TLS come from keystoneauth1 (``auth_type`` and the options
+of that auth plugin, ``cafile``, ``timeout``...), as in the ``[nova]``
+group of neutron or cinder; the sample shows the ``password`` plugin's
+options. The account needs Nova's admin policy: live migration, the
+server's host and the migration records are admin-only by default.
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('nova', title='Nova compute API options',
+                     help='How the ``nova`` executor (``[conductor] '
+                          'executor = nova``) reaches the compute API.')
+
+OPTS = [
+    cfg.StrOpt('region_name',
+               help='Region of the compute endpoint in the keystone '
+                    'catalog; unset: the only one there is.'),
+    cfg.StrOpt('interface', default='public',
+               choices=('public', 'internal', 'admin'),
+               help='Which endpoint of the compute service in the keystone '
+                    'catalog to use.\n\nRelated options:\n\n'
+                    '* ``endpoint_override`` replaces the catalog '
+                    'lookup.\n'),
+    cfg.URIOpt('endpoint_override', schemes=('http', 'https'),
+               help='Compute API root to use instead of the keystone '
+                    'catalog, e.g. ``http://controller:8774/v2.1``.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+    ks_loading.register_session_conf_options(conf, GROUP.name)
+    ks_loading.register_auth_conf_options(conf, GROUP.name)
+
+
+def list_opts():
+    return {GROUP: (OPTS
+                    + ks_loading.get_session_conf_options()
+                    + ks_loading.get_auth_common_conf_options()
+                    + ks_loading.get_auth_plugin_conf_options('password'))}

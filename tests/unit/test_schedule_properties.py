@@ -1,0 +1,173 @@
+"""Properties of schedules and fleet plans on random snapshots (hypothesis).
+
+Whatever the cluster and the moves asked for:
+
+* at no instant of the schedule is a host over capacity (a migrating VM
+  counts on both hosts), unless it already was before any move;
+* no link carries more than its free capacity at any instant;
+* no host runs more concurrent migrations than allowed;
+* pinned VMs stay; every move stays inside its VM's aggregates;
+* a move that is not scheduled is reported with a reason;
+* consolidation never claims fewer hosts than the lower bound, and never
+  ends with more hosts in use than it started with.
+"""
+
+import hypothesis
+from hypothesis import strategies as st
+
+from nova_livemig import algorithms as algorithms_mod
+from nova_livemig import bandwidth, lowerbound, model, plan, scheduling
+from nova_livemig import graph as graph_mod
+from nova_livemig.policies import balance, consolidate
+
+OPTIONS = plan.PlanningOptions(max_outgoing_per_host=2,
+                               max_incoming_per_host=1)
+ALGORITHMS = algorithms_mod.load_algorithms(OPTIONS.algorithms)
+SETTINGS = hypothesis.settings(max_examples=40, deadline=None)
+
+
+@st.composite
+def snapshots(draw):
+    n_hosts = draw(st.integers(2, 6))
+    two_racks = draw(st.booleans())
+    hosts, links = [], []
+    for i in range(n_hosts):
+        name = f'h{i}'
+        hosts.append({
+            'name': name, 'vcpus': draw(st.sampled_from([8, 16, 32])),
+            'memory_mib': draw(st.sampled_from([16, 32, 64])) * 1024,
+            'cpu_allocation_ratio': draw(st.sampled_from([1.0, 2.0, 4.0])),
+            'aggregates': draw(st.sampled_from([[], [], ['x'], ['x', 'y']])),
+            'state': draw(st.sampled_from(['up'] * 5 + ['maintenance'])),
+            'power_idle_w': 100.0, 'power_max_w': 300.0})
+        tor = 'tor1' if two_racks and i % 2 else 'tor0'
+        links.append({'a': name, 'b': tor,
+                      'gbit_s': draw(st.sampled_from([1.0, 10.0, 25.0])),
+                      'used_gbit_s': draw(st.sampled_from([0.0, 0.5]))})
+    switches = ['tor0', 'tor1'] if two_racks else ['tor0']
+    if two_racks:
+        links.append({'a': 'tor0', 'b': 'tor1',
+                      'gbit_s': draw(st.sampled_from([2.0, 10.0, 40.0]))})
+    vms = []
+    free = {h['name']: [h['vcpus'] * h['cpu_allocation_ratio'],
+                        h['memory_mib']] for h in hosts}
+    for i in range(draw(st.integers(0, 14))):
+        host = draw(st.sampled_from(hosts))['name']
+        vcpus = draw(st.sampled_from([1, 2, 4, 8]))
+        mem = draw(st.sampled_from([1, 2, 4, 8, 16])) * 1024
+        if free[host][0] < vcpus or free[host][1] < mem:
+            continue
+        free[host][0] -= vcpus
+        free[host][1] -= mem
+        vms.append({'id': f'v{i}', 'host': host, 'vcpus': vcpus,
+                    'memory_mib': mem,
+                    'cpu_util': draw(st.sampled_from([0.0, 0.3, 0.9, 1.0])),
+                    'dirty_rate_mib_s': draw(st.sampled_from(
+                        [0.0, 20.0, 300.0, 3000.0])),
+                    'pinned': draw(st.booleans()) and draw(st.booleans())})
+    return model.from_primitive({
+        'version': 1, 'hosts': hosts, 'vms': vms,
+        'network': {'switches': switches, 'links': links}})
+
+
+@st.composite
+def snapshots_and_moves(draw):
+    snap = draw(snapshots())
+    graph = graph_mod.LinkGraph(snap)
+    predictor = bandwidth.Predictor(OPTIONS, ALGORITHMS)
+    moves = []
+    for vm in snap.vms.values():
+        if vm.pinned or not draw(st.booleans()):
+            continue
+        src = snap.hosts[vm.host]
+        dests = [h.name for h in snap.hosts.values()
+                 if h.name != vm.host and h.state == 'up'
+                 and set(src.aggregates) <= set(h.aggregates)]
+        if not dests:
+            continue
+        dst = draw(st.sampled_from(dests))
+        path = graph.widest_path(vm.host, dst)
+        algo = draw(st.sampled_from(OPTIONS.algorithms))
+        moves.append(plan.Move(
+            vm=vm.id, source=vm.host, destination=dst, algorithm=algo,
+            predicted=predictor.predict(vm, algo, path.free_gbit_s),
+            path=path.links, bandwidth_gbit_s=path.free_gbit_s))
+    return snap, graph, moves
+
+
+def check_schedule(snap, graph, moves, sched):
+    capacity = {k: lk.free_gbit_s for k, lk in graph.links.items()}
+    start = scheduling.occupancy(snap, (), 0.0)
+    for t in scheduling.events(sched.moves):
+        for name, (vcpus, mem) in scheduling.occupancy(
+                snap, sched.moves, t).items():
+            host = snap.hosts[name]
+            assert vcpus <= max(host.vcpu_capacity, start[name][0]) + 1e-6
+            assert mem <= max(host.memory_capacity_mib,
+                              start[name][1]) + 1e-6
+        for key, load in bandwidth.link_load(sched.moves, t).items():
+            assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key)
+        running = [m for m in sched.moves if m.start_s <= t < m.end_s]
+        for name in snap.hosts:
+            assert sum(m.source == name for m in running) <= (
+                OPTIONS.max_outgoing_per_host)
+            assert sum(m.destination == name for m in running) <= (
+                OPTIONS.max_incoming_per_host)
+    for m in sched.moves:
+        vm = snap.vms[m.vm]
+        assert not vm.pinned
+        assert m.end_s >= m.start_s
+        assert set(snap.hosts[vm.host].aggregates) <= set(
+            snap.hosts[m.destination].aggregates)
+    asked = {m.vm for m in moves}
+    done = {m.vm for m in sched.moves}
+    missing = asked - done - {u.vm for u in sched.unscheduled}
+    assert not missing
+    assert all(u.reason for u in sched.unscheduled)
+
+
+@SETTINGS
+@hypothesis.given(snapshots_and_moves())
+def test_any_moves_schedule_safely(case):
+    snap, graph, moves = case
+    sched = scheduling.schedule(snap, graph, moves, OPTIONS, ALGORITHMS)
+    check_schedule(snap, graph, moves, sched)
+    assert sched.makespan_s >= sched.bound_s * (1 - 1e-6) or not [
+        m for m in sched.moves if not m.note.startswith('hop')]
+
+
+@SETTINGS
+@hypothesis.given(snapshots())
+def test_consolidation_is_safe_and_not_below_the_bound(snap):
+    graph = graph_mod.LinkGraph(snap)
+    result = consolidate.consolidate(snap, graph, OPTIONS, ALGORITHMS)
+    after = plan.apply(snap, result.moves)   # aggregates, pinned, capacity
+    s = result.summary
+    assert s['hosts_in_use_after'] >= s['lower_bound_hosts']
+    assert s['hosts_in_use_after'] <= s['hosts_in_use_before']
+    assert s['hosts_in_use_after'] == lowerbound.hosts_in_use(after)
+    busy = {}
+    for vm in after.vms.values():
+        busy[vm.host] = busy.get(vm.host, 0.0) + vm.busy_vcpus
+    moved_to = {m.destination for m in result.moves}
+    for name in moved_to:
+        assert busy[name] <= (OPTIONS.cpu_target_util
+                              * snap.hosts[name].vcpus + 1e-6)
+    sched = scheduling.schedule(snap, graph, result.moves, OPTIONS,
+                                ALGORITHMS)
+    check_schedule(snap, graph, result.moves, sched)
+
+
+@SETTINGS
+@hypothesis.given(snapshots())
+def test_balance_never_overloads_a_destination(snap):
+    graph = graph_mod.LinkGraph(snap)
+    result = balance.balance(snap, graph, OPTIONS, ALGORITHMS)
+    plan.apply(snap, result.moves)
+    after = balance.utilisation(snap.with_vms(
+        [consolidate._moved(snap.vms[m.vm], m.destination)
+         for m in result.moves]))
+    for m in result.moves:
+        assert after[m.destination] <= OPTIONS.cpu_target_util + 1e-6
+    s = result.summary
+    assert s['hosts_over_target_after'] <= s['hosts_over_target_before']
