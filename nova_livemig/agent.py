@@ -97,7 +97,9 @@ class Agent:
             self._server.stop()
             self._server.wait()
         deadline = self.clock() + timeout_s
-        for thread in [self._reporter] + list(self._threads):
+        with self._lock:
+            threads = [self._reporter, *self._threads]
+        for thread in threads:
             if thread is not None:
                 thread.join(max(deadline - self.clock(), 0.0))
         LOG.info('agent of host %s stopped', self.host)
@@ -105,12 +107,16 @@ class Agent:
     # -- measurements --
 
     def measure(self):
-        """This host's :class:`~nova_livemig.messages.HostReport`."""
+        """This host's :class:`~nova_livemig.messages.HostReport`,
+        validated here so a driver's mistake is reported where it is made.
+
+        :raises InvalidInput: when the driver measured nonsense
+        """
         host, vms = self.driver.measure()
-        return messages.HostReport(host=host, vms=vms,
-                                   measured_at=time.time(),
-                                   driver=self.driver.name,
-                                   migration_uri=self.driver.migration_uri())
+        return messages.HostReport.from_primitive({
+            'host': host, 'vms': vms, 'measured_at': time.time(),
+            'driver': self.driver.name,
+            'migration_uri': self.driver.migration_uri()})
 
     def report_once(self):
         """Measure and cast the report to the conductor; errors are
@@ -149,8 +155,9 @@ class Agent:
         thread = threading.Thread(target=self._run, args=(step,),
                                   name=f'livemig-{step.step_id}',
                                   daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()]
-        self._threads.append(thread)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
         thread.start()
         return True
 
@@ -158,6 +165,10 @@ class Agent:
         LOG.info('step %s: migrating %s from %s to %s (%s)', step.step_id,
                  step.vm, step.source, step.destination, step.algorithm)
         try:
+            if step.source != self.host:
+                raise exception.InvalidInput(
+                    'MigrationStep.source', step.source,
+                    f'this agent\'s host ({self.host})')
             self.driver.start_migration(step)
         except Exception as err:  # noqa: BLE001 - any refusal fails the step
             LOG.warning('step %s: %s did not start: %s', step.step_id,

@@ -196,8 +196,8 @@ class PathFinder:
     path between the two switches, then the other NIC: one search per pair
     of switches instead of one per host. Between switches, flows are spread
     over the widest path and the two-hop paths nearly as wide, by a hash of
-    the two hosts, as ECMP spreads them over the spines. Hosts with several links fall back
-    to :meth:`~nova_livemig.graph.LinkGraph.widest_path`.
+    the two hosts, as ECMP spreads them over the spines. Hosts with several
+    links fall back to :meth:`~nova_livemig.graph.LinkGraph.widest_path`.
 
     :param graph: a :class:`~nova_livemig.graph.LinkGraph`
     """
@@ -213,6 +213,47 @@ class PathFinder:
                     self._uplink[node] = (switch, tuple(sorted(
                         (node, switch))), g.adj[node][switch]['free_gbit_s'])
         self._between = {}
+        self._sw_adj = {}
+        for node, kind in g.nodes(data='kind'):
+            if kind == 'switch':
+                self._sw_adj[node] = [
+                    (nxt, attrs['free_gbit_s'])
+                    for nxt, attrs in g.adj[node].items()
+                    if g.nodes[nxt]['kind'] == 'switch']
+        self._sw_trees = {}
+
+    def _switch_path(self, sw_a, sw_b):
+        """Widest path between two switches over switches only (hosts
+        never forward), fewest hops among the widest: ``(links, width)``
+        or None. One tree per source switch, cached."""
+        tree = self._sw_trees.get(sw_a)
+        if tree is None:
+            best = {sw_a: (math.inf, 0)}
+            parent = {sw_a: None}
+            heap = [(-math.inf, 0, sw_a)]
+            while heap:
+                neg, hops, node = heapq.heappop(heap)
+                if best[node] != (-neg, hops):
+                    continue
+                for nxt, free in self._sw_adj[node]:
+                    cand = (min(-neg, free), hops + 1)
+                    old = best.get(nxt)
+                    if old is None or (cand[0], -cand[1]) > (old[0],
+                                                             -old[1]):
+                        best[nxt] = cand
+                        parent[nxt] = node
+                        heapq.heappush(heap, (-cand[0], cand[1], nxt))
+            tree = (best, parent)
+            self._sw_trees[sw_a] = tree
+        best, parent = tree
+        if sw_b not in best or sw_b == sw_a:
+            return None
+        nodes = [sw_b]
+        while parent[nodes[-1]] is not None:
+            nodes.append(parent[nodes[-1]])
+        nodes.reverse()
+        return (tuple(tuple(sorted(p)) for p in zip(nodes, nodes[1:])),
+                best[sw_b][0])
 
     def path(self, source, destination):
         """``(link keys, free_gbit_s)``, or ``((), 0.0)`` without a path."""
@@ -238,20 +279,20 @@ class PathFinder:
         """Paths between two switches to spread flows over, as ECMP does:
         the widest path, and every two-hop path through another switch at
         least :data:`ECMP_MIN_WIDTH` as wide."""
-        p = self.graph.widest_path(sw_a, sw_b)
+        p = self._switch_path(sw_a, sw_b)
         if p is None:
             return []
-        found = [(p.links, p.free_gbit_s)]
+        found = [p]
         g = self.graph.graph
         for mid in set(g.adj[sw_a]) & set(g.adj[sw_b]):
             if g.nodes[mid]['kind'] != 'switch':
                 continue
             links = (tuple(sorted((sw_a, mid))), tuple(sorted((mid, sw_b))))
-            if links == p.links:
+            if links == p[0]:
                 continue
             width = min(g.adj[sw_a][mid]['free_gbit_s'],
                         g.adj[mid][sw_b]['free_gbit_s'])
-            if width >= ECMP_MIN_WIDTH * p.free_gbit_s:
+            if width >= ECMP_MIN_WIDTH * p[1]:
                 found.append((links, width))
         return sorted(found)
 

@@ -211,7 +211,9 @@ class Engine:
                                         state='skipped', host=step['source'],
                                         error='plan aborted',
                                         finished_at=now)
-        else:
+        elif self.live.any_fresh():
+            # (cut off from every agent, by a bus outage say: judge no
+            # host gone, start nothing)
             self._dispatch(plan_id, now)
         self._maybe_finish(plan_id)
 
@@ -233,6 +235,7 @@ class Engine:
             self.db.update_step(step['id'], expect=('running',),
                                 last_news_at=now)
             if (not self.live.is_fresh(step['source'])
+                    and self.live.any_fresh()
                     and now - self._started_at
                     > max(self.settings.warmup_s,
                           self.settings.job_poll_interval_s)):
@@ -373,7 +376,8 @@ class Engine:
                                     error='VM already on its destination')
                 continue
             dest = snap.hosts.get(step['destination'])
-            if dest is None and now - self._started_at < self.settings.warmup_s:
+            warming = now - self._started_at < self.settings.warmup_s
+            if dest is None and warming:
                 continue  # just (re)started: its agent has not reported yet
             if dest is None or dest.state != 'up':
                 self._replan(dict(step, source=vm.host),
@@ -405,14 +409,19 @@ class Engine:
     def _blocked(step, unfinished, link_use, link_cap):
         """True while the schedule says the step must wait: a step it ends
         before this one starts (a gap, not a hand-over at the same
-        instant) on a shared host or link is not finished, or one of its
+        instant) on a shared host or link is not finished, an earlier step
+        of the same VM (a temporary hop) is not finished, or one of its
         links carries as many migrations as the schedule ever puts on it.
         """
         mine = _resources(step)
+        key = (step['planned_start_s'], step['seq'])
         for other in unfinished:
             if (other['planned_end_s'] < step['planned_start_s'] - 1e-6
                     and _resources(other) & mine):
                 return True
+            if (other['vm'] == step['vm'] and other['id'] != step['id']
+                    and (other['planned_start_s'], other['seq']) < key):
+                return True  # the hops of one VM go one after the other
         return any(link_use.get(tuple(k), 0) >= link_cap.get(tuple(k), 1)
                    for k in step.get('path') or ())
 

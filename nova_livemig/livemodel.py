@@ -107,6 +107,12 @@ class LiveModel:
                 and self.clock() - entry.received_at
                 <= self.report_max_age_s)
 
+    def any_fresh(self):
+        """True when some host's report is fresh: the bus carries reports.
+        When none is, the conductor is cut off (a message bus outage), and
+        no host should be judged gone."""
+        return any(self.is_fresh(name) for name in list(self._entries))
+
     def snapshot(self):
         """The current :class:`~nova_livemig.model.Snapshot`.
 

@@ -11,6 +11,8 @@ in the capacity of the hosts left active:
 * ``cpu_used``: busy vcpus under ``cpu_target_util`` times the host's vcpus;
 * ``pinned``: a host holding a pinned VM stays active whatever it holds.
 
+A host may end above a limit only by keeping some of the VMs it holds now,
+so its capacity counts as the larger of the limit and its present load.
 Hosts holding pinned VMs are counted first with their capacity; the rest of
 the demand is covered by the largest other hosts, so the count is a valid
 bound for hosts of different sizes. Aggregates: a VM may only go to hosts in
@@ -23,9 +25,14 @@ whole-cluster bound and that sum.
 single move (alone on its path), before every link has carried the bytes
 crossing it at its free capacity, nor before each host has run its outgoing
 (incoming) moves at most ``max_outgoing_per_host`` (``max_incoming_per_host``)
-at a time.
+at a time. Bytes and times are the least any allowed algorithm needs alone
+on the path. Per host, the two limits hold together for whichever algorithm
+each move uses, so any mix ``l * bytes / NIC + (1 - l) * time / limit``
+summed over its moves, each at its best algorithm, is a bound too: this
+keeps a fast but byte-heavy algorithm and a frugal but slow one from each
+setting half of the bound.
 
->>> makespan_s([('a', 'b', (('a', 'b'),), 1e9, 2.0)],
+>>> makespan_s([('a', 'b', (('a', 'b'),), [(1e9, 2.0)])],
 ...            {('a', 'b'): 1.0}, goodput_fraction=1.0, max_outgoing=2,
 ...            max_incoming=2)
 (8.0, "link ('a', 'b'): 1.0 GB at 1 Gbit/s")
@@ -60,14 +67,19 @@ def _demand(vm):
     return (vm.memory_mib, vm.vcpus, vm.busy_vcpus)
 
 
-def _capacity(host, cpu_target_util):
-    return (host.memory_capacity_mib, host.vcpu_capacity,
-            cpu_target_util * host.vcpus)
+def _capacity(host, cpu_target_util, now):
+    """What a host can hold at the end of any plan: under its limits, or
+    what it holds now when that is more (VMs may stay on a host above a
+    limit; it then receives nothing, so it holds a subset of its VMs)."""
+    return (max(host.memory_capacity_mib, now[0]),
+            max(host.vcpu_capacity, now[1]),
+            max(cpu_target_util * host.vcpus, now[2]))
 
 
-def _cover(demand, hosts, forced, cpu_target_util):
+def _cover(demand, hosts, forced, cpu_target_util, now):
     """Hosts needed per resource: forced hosts first, then largest first."""
-    caps = [_capacity(h, cpu_target_util) for h in hosts]
+    caps = [_capacity(h, cpu_target_util, now.get(h.name, (0, 0, 0.0)))
+            for h in hosts]
     counts = {}
     for r, name in enumerate(RESOURCES):
         left = demand[r] - sum(c[r] for h, c in zip(hosts, caps)
@@ -88,10 +100,13 @@ def _bound(vms, hosts, cpu_target_util):
     forced = {vm.host for vm in vms if vm.pinned}
     forced &= {h.name for h in hosts}
     demand = [0.0, 0.0, 0.0]
+    now = {}
     for vm in vms:
+        used = now.setdefault(vm.host, [0.0, 0.0, 0.0])
         for r, d in enumerate(_demand(vm)):
             demand[r] += d
-    counts = _cover(demand, hosts, forced, cpu_target_util)
+            used[r] += d
+    counts = _cover(demand, hosts, forced, cpu_target_util, now)
     total = len(forced) + max(counts.values(), default=0)
     if not vms:
         total = len(forced)
@@ -99,16 +114,20 @@ def _bound(vms, hosts, cpu_target_util):
     return min(total, len(hosts)), counts
 
 
-def active_hosts(snapshot, cpu_target_util):
+def active_hosts(snapshot, cpu_target_util, drained=()):
     """A lower bound on the hosts that must stay in use.
 
     :param snapshot: a :class:`nova_livemig.model.Snapshot`
     :param cpu_target_util: ``PlanningOptions.cpu_target_util``
+    :param drained: hosts being emptied: their VMs count, they do not
     :returns: a :class:`HostBound`
     """
-    up = [h for h in snapshot.hosts.values() if h.state == 'up']
-    up_names = {h.name for h in up}
-    vms = [vm for vm in snapshot.vms.values() if vm.host in up_names]
+    drained = set(drained)
+    vms = [vm for vm in snapshot.vms.values()
+           if snapshot.hosts[vm.host].state == 'up' or vm.host in drained]
+    vms = [vm for vm in vms if not (vm.pinned and vm.host in drained)]
+    up = [h for h in snapshot.hosts.values()
+          if h.state == 'up' and h.name not in drained]
     whole, counts = _bound(vms, up, cpu_target_util)
 
     # Aggregate groups: requirement S -> eligible hosts; merge overlaps.
@@ -147,9 +166,9 @@ def makespan_s(items, free_gbit_s, goodput_fraction=None, max_outgoing=1,
                max_incoming=1, params=None):
     """A lower bound on the makespan of a set of moves.
 
-    :param items: ``(source, destination, link keys, min_bytes, min_s)``
-        per move: the fewest bytes and the shortest time it can take alone
-        on its path
+    :param items: ``(source, destination, link keys, choices)`` per move,
+        ``choices`` the ``(bytes, seconds)`` of every algorithm that can
+        carry it, alone on its path (the fewest bytes, the shortest time)
     :param free_gbit_s: ``{link key: free capacity}``
     :param goodput_fraction: payload fraction of the line rate (defaults to
         the cost model's, or ``params``')
@@ -157,28 +176,52 @@ def makespan_s(items, free_gbit_s, goodput_fraction=None, max_outgoing=1,
     """
     if goodput_fraction is None:
         goodput_fraction = (params or cost.CostParams()).goodput_fraction
+
+    def rate(key):
+        return free_gbit_s[key] * cost.GBIT * goodput_fraction
     best = (0.0, 'no moves')
     link_bytes = {}
-    out_s = {}
-    in_s = {}
-    for src, dst, links, min_bytes, min_s in items:
-        if min_s > best[0]:
-            best = (min_s, f'longest move {src}->{dst}: {min_s:.1f} s')
+    by_host = {}
+    for src, dst, links, choices in items:
+        least_s = min(t for _, t in choices)
+        if least_s > best[0]:
+            best = (least_s, f'longest move {src}->{dst}: {least_s:.1f} s')
+        least_b = min(b for b, _ in choices)
         for key in links:
-            link_bytes[key] = link_bytes.get(key, 0) + min_bytes
-        out_s[src] = out_s.get(src, 0.0) + min_s
-        in_s[dst] = in_s.get(dst, 0.0) + min_s
+            link_bytes[key] = link_bytes.get(key, 0) + least_b
+        by_host.setdefault((src, 'outgoing'), []).append(
+            (links[0] if links else None, choices))
+        by_host.setdefault((dst, 'incoming'), []).append(
+            (links[-1] if links else None, choices))
     for key, nbytes in link_bytes.items():
-        rate = free_gbit_s[key] * cost.GBIT * goodput_fraction
-        if rate > 0 and nbytes / rate > best[0]:
-            best = (nbytes / rate, (f'link {key}: {nbytes / 1e9:.1f} GB '
-                                    f'at {free_gbit_s[key]:g} Gbit/s'))
-    for host, total in out_s.items():
-        if total / max_outgoing > best[0]:
-            best = (total / max_outgoing, (f'host {host}: {total:.1f} s of '
-                                         f'outgoing moves, {max_outgoing} at a time'))
-    for host, total in in_s.items():
-        if total / max_incoming > best[0]:
-            best = (total / max_incoming, (f'host {host}: {total:.1f} s of '
-                                         f'incoming moves, {max_incoming} at a time'))
+        if rate(key) > 0 and nbytes / rate(key) > best[0]:
+            best = (nbytes / rate(key),
+                    (f'link {key}: {nbytes / 1e9:.1f} GB at '
+                     f'{free_gbit_s[key]:g} Gbit/s'))
+    for (host, way), moves in by_host.items():
+        k = max_outgoing if way == 'outgoing' else max_incoming
+        nics = {nic for nic, _ in moves}
+        nic = nics.pop() if len(nics) == 1 else None
+        value = _host_bound(moves, k, rate(nic) if nic else 0.0)
+        if value > best[0]:
+            best = (value, (f'host {host}: {len(moves)} {way} moves, '
+                            f'{k} at a time'
+                            + (f' through its {free_gbit_s[nic]:g} Gbit/s '
+                               'link' if nic else '')))
+    return best
+
+
+def _host_bound(moves, concurrency, nic_bytes_s):
+    """``T >= sum(time) / concurrency`` and ``T >= sum(bytes) / nic``
+    whichever algorithm each move uses, so ``T >= l * (bytes / nic) +
+    (1 - l) * (time / concurrency)`` summed over the moves, each at its
+    best algorithm, for every ``l`` in [0, 1]."""
+    best = 0.0
+    steps = (0.0,) if nic_bytes_s <= 0 else tuple(i / 10 for i in range(11))
+    for lam in steps:
+        total = 0.0
+        for _, choices in moves:
+            total += min((lam * b / nic_bytes_s if lam else 0.0)
+                         + (1 - lam) * t / concurrency for b, t in choices)
+        best = max(best, total)
     return best

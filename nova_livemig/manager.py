@@ -158,8 +158,13 @@ class Conductor:
                                summary={'requested': [vm_id],
                                         'destination': destination})
         steps = [planning.step_fields(move, 0.0, move.predicted.total_s)]
+        document = result.to_primitive()
         plan = self.db.create_plan(
             'single', {'vms': [vm_id], 'hosts': [destination],
                        'dry_run': False},
-            result.to_primitive(), steps, 'planned', origin='migrate')
+            document, steps, 'planned', origin='migrate')
+        self.notify(notifications.PLAN_CREATE_END,
+                    notifications.plan_create_end_payload(
+                        plan['id'], 'single', document['moves'],
+                        document['totals'], False))
         return progress.plan_view(plan, self.clock())

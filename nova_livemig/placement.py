@@ -32,8 +32,17 @@ class Usage:
         self.busy_vcpus = dict.fromkeys(snapshot.hosts, 0.0)
         self.count = dict.fromkeys(snapshot.hosts, 0)
         self.placement = {}
+        # _add, inlined: this runs once per VM of the cluster
+        vcpus, memory, busy, count = (self.vcpus, self.memory_mib,
+                                      self.busy_vcpus, self.count)
+        placement = self.placement
         for vm in snapshot.vms.values():
-            self._add(vm, vm.host)
+            host = vm.host
+            vcpus[host] += vm.vcpus
+            memory[host] += vm.memory_mib
+            busy[host] += vm.vcpus * vm.cpu_util
+            count[host] += 1
+            placement[vm.id] = host
 
     def _add(self, vm, host, sign=1):
         self.vcpus[host] += sign * vm.vcpus
@@ -81,6 +90,18 @@ class Usage:
 BANDWIDTH_GRID = 1.02
 _LOG_GRID = math.log(BANDWIDTH_GRID)
 
+def grid_bandwidth(bandwidth_gbit_s):
+    """A bandwidth rounded down to :data:`BANDWIDTH_GRID`.
+
+    >>> grid_bandwidth(25.0), grid_bandwidth(24.8), grid_bandwidth(10.0)
+    (24.730211206, 24.730211206, 9.94534663)
+    """
+    if bandwidth_gbit_s == math.inf or bandwidth_gbit_s <= 0:
+        return bandwidth_gbit_s
+    step = math.floor(math.log(bandwidth_gbit_s) / _LOG_GRID + 1e-9)
+    return round(BANDWIDTH_GRID ** step, 9)
+
+
 #: Predicted migration times within this fraction of the cheapest count as
 #: equally cheap, and the balance the move leaves decides between them.
 #: Without it, a path 2 % wider than the others draws every VM of a drain
@@ -109,14 +130,12 @@ class Ranker:
         self.algorithms = algorithms
         self.cost_tolerance = cost_tolerance
         self._cache = {}
+        self._eligible_cache = {}
 
     def ranking_prediction(self, vm, bandwidth_gbit_s):
         """The prediction destinations are ranked on: at the bandwidth
         rounded down to :data:`BANDWIDTH_GRID` (never optimistic)."""
-        if bandwidth_gbit_s == math.inf or bandwidth_gbit_s <= 0:
-            return self.predict(vm, bandwidth_gbit_s)
-        step = math.floor(math.log(bandwidth_gbit_s) / _LOG_GRID + 1e-9)
-        return self.predict(vm, round(BANDWIDTH_GRID ** step, 9))
+        return self.predict(vm, grid_bandwidth(bandwidth_gbit_s))
 
     def predict(self, vm, bandwidth_gbit_s):
         """The choice of algorithm, and its prediction, for one VM over a
@@ -174,53 +193,52 @@ class Ranker:
         :returns: ``(move, None)`` or ``(None, reason)``
         """
         source = usage.placement[vm.id]
+        snapshot = usage.snapshot
         # the aggregates of the host the VM started on, as plan.apply checks
-        home = usage.snapshot.hosts[usage.snapshot.vms[vm.id].host]
-        src_aggregates = set(home.aggregates)
-        exclude = set(exclude)
-        vcpus, memory = usage.vcpus, usage.memory_mib
-        bandwidth = self.graph.bandwidth_gbit_s
-        max_downtime_ms = self.options.max_downtime_ms
-        candidates = []
-        any_meets = False
-        rejected = {'capacity': 0, 'rules': 0, 'path': 0}
-        for name, host in usage.snapshot.hosts.items():
-            if (name in exclude or host.state != 'up' or name == source
-                    or not src_aggregates.issubset(host.aggregates)):
-                rejected['rules'] += 1
-                continue
+        home = snapshot.hosts[snapshot.vms[vm.id].host]
+        eligible, rejected = self._eligible(snapshot, source,
+                                            home.aggregates, exclude)
+        rejected = dict(rejected, capacity=0)
+        vcpus, memory, busy = usage.vcpus, usage.memory_mib, usage.busy_vcpus
+        want_vcpus, want_mib = vm.vcpus, vm.memory_mib
+        want_busy = vm.busy_vcpus
+        fitting = []
+        for name, vcpu_cap, memory_cap, phys_vcpus, grid_bw in eligible:
             # Usage.fits, inlined: this loop runs once per host per VM.
-            if (vcpus[name] + vm.vcpus > host.vcpu_capacity
-                    or memory[name] + vm.memory_mib
-                    > host.memory_capacity_mib
+            if (vcpus[name] + want_vcpus > vcpu_cap
+                    or memory[name] + want_mib > memory_cap
                     or (cpu_target_util is not None
-                        and usage.busy_vcpus[name] + vm.busy_vcpus
-                        > cpu_target_util * host.vcpus)):
+                        and busy[name] + want_busy
+                        > cpu_target_util * phys_vcpus)):
                 rejected['capacity'] += 1
                 continue
-            bw = bandwidth(source, name)
-            if bw <= 0:
-                rejected['path'] += 1
-                continue
-            pred = self.ranking_prediction(vm, bw)
-            meets = pred.meets(max_downtime_ms)
-            any_meets = any_meets or meets
-            candidates.append((meets, pred, name, host))
-        if not candidates:
+            fitting.append((name, memory_cap, phys_vcpus, grid_bw))
+        if not fitting:
             return None, _reason(vm, rejected)
-        if any_meets:
-            candidates = [c for c in candidates if c[0]]
-        cheapest = min(c[1].total_s for c in candidates)
+        max_downtime_ms = self.options.max_downtime_ms
+        preds = {bw: self.predict(vm, bw)
+                 for bw in {item[3] for item in fitting}}
+        meeting = [p for p in preds.values() if p.meets(max_downtime_ms)]
+        any_meets = bool(meeting)
+        cheapest = min(p.total_s for p in (meeting or preds.values()))
         limit = cheapest * (1.0 + self.cost_tolerance) + 1e-9
+        good = {bw for bw, p in preds.items()
+                if p.total_s <= limit
+                and (not any_meets or p.meets(max_downtime_ms))}
         best = None
-        for meets, pred, name, host in candidates:
-            if pred.total_s > limit:
+        best_fill = math.inf
+        for name, memory_cap, phys_vcpus, grid_bw in fitting:
+            if grid_bw not in good:
                 continue
-            key = ((memory[name] + vm.memory_mib) / host.memory_capacity_mib,
-                   usage.cpu_util(name), round(pred.total_s, 6),
+            fill = (memory[name] + want_mib) / memory_cap
+            if fill > best_fill:
+                continue  # the full key is only needed on a tie
+            pred = preds[grid_bw]
+            key = (fill, busy[name] / phys_vcpus, round(pred.total_s, 6),
                    pred.bytes_sent, name)
             if best is None or key < best[0]:
                 best = (key, name, pred)
+                best_fill = fill
         pred = best[2]
         if require_meets and not any_meets:
             return None, (
@@ -230,6 +248,39 @@ class Ranker:
                 + (f'{pred.downtime_ms:.0f} ms downtime)' if pred.converges
                    else 'does not converge)'))
         return self.move(vm, source, best[1]), None
+
+    def _eligible(self, snapshot, source, aggregates, exclude):
+        """Hosts that pass every rule but capacity, with the bandwidth
+        their ranking prediction uses; the same for every VM that shares
+        a source, home aggregates and exclusions, so it is cached.
+
+        :returns: ``([(name, vcpu capacity, memory capacity, physical
+            vcpus, grid bandwidth)], {'rules': n, 'path': n})``
+        """
+        exclude = frozenset(exclude)
+        key = (source, aggregates, exclude)
+        found = self._eligible_cache.get(key)
+        if found is not None:
+            return found
+        wanted = set(aggregates)
+        bandwidth = self.graph.bandwidth_gbit_s
+        eligible = []
+        rejected = {'rules': 0, 'path': 0}
+        for name, host in snapshot.hosts.items():
+            if (name in exclude or host.state != 'up' or name == source
+                    or not wanted.issubset(host.aggregates)):
+                rejected['rules'] += 1
+                continue
+            bw = bandwidth(source, name)
+            if bw <= 0:
+                rejected['path'] += 1
+                continue
+            eligible.append((name, host.vcpu_capacity,
+                             host.memory_capacity_mib, host.vcpus,
+                             grid_bandwidth(bw)))
+        found = (eligible, rejected)
+        self._eligible_cache[key] = found
+        return found
 
     @staticmethod
     def snapshot_host(usage, name):

@@ -164,12 +164,15 @@ def apply(snapshot, moves):
                 f'to {list(dest.aggregates)}')
         vms[move.vm] = dataclasses.replace(vm, host=move.destination)
     after = dataclasses.replace(snapshot, vms=vms)
-    moved_to = {m.destination for m in moves}
-    for name in moved_to:
+    # one pass over the VMs, not one per destination
+    used = {m.destination: [0, 0] for m in moves}
+    for vm in vms.values():
+        acc = used.get(vm.host)
+        if acc is not None:
+            acc[0] += vm.vcpus
+            acc[1] += vm.memory_mib
+    for name, (vcpus, mem) in used.items():
         host = after.hosts[name]
-        placed = after.vms_on(name)
-        vcpus = sum(v.vcpus for v in placed)
-        mem = sum(v.memory_mib for v in placed)
         if vcpus > host.vcpu_capacity or mem > host.memory_capacity_mib:
             raise exception.InvalidPlan(
                 f'host {name} overfilled: {vcpus} vcpus of '

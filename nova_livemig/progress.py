@@ -100,10 +100,14 @@ def plan_view(plan, now):
                                                        'aborting')
                           else _eta_s(steps, makespan)),
                 'time_ratio': round(_time_ratio(steps), 4),
-                'elapsed_s': (None if plan.get('started_at') is None else round(
-                    (plan.get('finished_at') or now)
-                    - plan['started_at'], 3))})
+                'elapsed_s': _elapsed_s(plan, now)})
     return view
+
+
+def _elapsed_s(plan, now):
+    if plan.get('started_at') is None:
+        return None
+    return round((plan.get('finished_at') or now) - plan['started_at'], 3)
 
 
 def plan_summary(plan):

@@ -44,7 +44,7 @@ def list_opts():
     result = {}
     for group, opts in copy.deepcopy(_originals()):
         for opt in opts:
-            if opt.name == 'transport_url':
+            if group is None and opt.name == 'transport_url':
                 opt.default = DEFAULT_TRANSPORT_URL
         result.setdefault(group, []).extend(opts)
     return result

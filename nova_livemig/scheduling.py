@@ -10,8 +10,10 @@ times by simulating them, event by event (every start and every end):
 * **Host limits.** At most ``max_outgoing_per_host`` moves out of and
   ``max_incoming_per_host`` moves into a host at a time.
 * **Links.** Moves crossing a link share its free capacity, max-min fair
-  (:mod:`nova_livemig.bandwidth`), recomputed at every event. A move's
-  progress follows the time its cost model predicts at its current share.
+  (:mod:`nova_livemig.bandwidth`), recomputed at every event. A move sends
+  nothing during its set-up (``CostParams.setup_s``: libvirt starts the
+  destination QEMU); then its progress follows the time its cost model
+  predicts at its current share, less the set-up.
 * **Convergence.** A smaller share makes a pre-copy resend more, and can
   stop it from converging. A move starts only if, at the smallest share it
   can get (``min(free / migrations)`` over its links, which max-min fairness
@@ -49,6 +51,7 @@ NOVA_COMPLETION_TIMEOUT_S_PER_GIB = 800.0
 #: alone (and still converges); otherwise it waits or switches algorithm.
 SHARING_TOLERANCE = 0.05
 _EPS = 1e-9
+_SETUP_DONE = -1   # version of the event that ends a move's set-up
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,18 +184,20 @@ def schedule(snapshot, graph, moves, options, algorithms, nova=True):
 
 
 def _bound(sim, predictor):
-    """Lower bound on the makespan of the moves the simulation could run."""
+    """Lower bound on the makespan of the moves the simulation ran (as
+    asked, without the hops it added)."""
     items = []
-    for task in sim.original_tasks():
-        alone = sim.alone_gbit_s(task)
+    for task, source, destination, links in sim.original_tasks():
+        if task.state == 'dropped':
+            continue
+        alone = min(sim.capacity[k] for k in links)
         preds = [predictor.predict(task.vm, a, alone)
                  for a in predictor.allowed()
                  if predictor.fits(task.vm, a, alone)]
         if not preds:
             continue
-        items.append((task.source, task.destination, task.links,
-                      min(p.bytes_sent for p in preds),
-                      min(p.total_s for p in preds)))
+        items.append((source, destination, links,
+                      [(p.bytes_sent, p.total_s) for p in preds]))
     return lowerbound.makespan_s(
         items, sim.capacity, params=predictor.options.params,
         max_outgoing=predictor.options.max_outgoing_per_host,
@@ -300,7 +305,11 @@ class _Simulation:
         self.out_n = dict.fromkeys(snapshot.hosts, 0)
         self.in_n = dict.fromkeys(snapshot.hosts, 0)
         self.location = {vm.id: vm.host for vm in snapshot.vms.values()}
+        # flows sending on a link (they share it), and every started move
+        # on it, also those still in their set-up (admission counts them)
         self.flows_on_link = {k: set() for k in self.capacity}
+        self.members = {k: set() for k in self.capacity}
+        self.setup_s = getattr(options.params, 'setup_s', 0.0)
         self.max_need = dict.fromkeys(self.capacity, 0.0)
         self.load = dict.fromkeys(self.capacity, 0.0)
         self.by_src = {}
@@ -333,14 +342,14 @@ class _Simulation:
             planned = (NOVA_ALGORITHM
                        if NOVA_ALGORITHM in self.predictor.algorithms
                        else move.algorithm)
-        task = _Task((0.0, 0.0, i, 0), vm, move.source, move.destination, links,
-                     planned)
+        task = _Task((0.0, 0.0, i, 0), vm, move.source, move.destination,
+                     links, planned)
         if not self.nova:
             alone = self.alone_gbit_s(task)
             if self.predictor.best(vm, alone) is None:
                 self._drop_new(move, self._unmovable(vm, alone))
                 return
-        self.originals.append(task)
+        self.originals.append((task, task.source, task.destination, links))
         self._enqueue(task)
 
     def _prioritise(self):
@@ -352,14 +361,14 @@ class _Simulation:
         alone = {}
         out_s = {}
         in_s = {}
-        for task in self.originals:
+        for task, _, _, _ in self.originals:
             bw = self.alone_gbit_s(task)
             algo = self.predictor.best(task.vm, bw)
             alone[task] = self.predictor.predict(task.vm, algo, bw).total_s
             out_s[task.source] = out_s.get(task.source, 0.0) + alone[task]
             in_s[task.destination] = (in_s.get(task.destination, 0.0)
                                       + alone[task])
-        for task in self.originals:
+        for task, _, _, _ in self.originals:
             work = max(out_s[task.source] / self.max_out,
                        in_s[task.destination] / self.max_in)
             task.order = (-work, -alone[task]) + task.order[1:]
@@ -416,18 +425,26 @@ class _Simulation:
     def _process_ends(self):
         t = None
         ended = []
+        joined = []
         while self.heap:
             t_end, _, task, version = self.heap[0]
-            if version != task.version or task.state != 'running':
+            if task.state != 'running' or version not in (task.version,
+                                                            _SETUP_DONE):
                 heapq.heappop(self.heap)
                 continue
             if t is not None and t_end > t + _EPS:
                 break
             heapq.heappop(self.heap)
             t = t_end if t is None else t
-            ended.append(task)
+            if version == _SETUP_DONE:
+                joined.append(task)
+            else:
+                ended.append(task)
         if t is None:
             return 0.0
+        for task in joined:   # set-up over: it starts sending
+            for k in task.links:
+                self.flows_on_link[k].add(task)
         dirty = set()
         freed = set()
         for task in ended:
@@ -435,7 +452,7 @@ class _Simulation:
             dirty.update((task.source, task.destination))
             freed.update(task.links)
         started = self._start_ready(t, dirty, freed)
-        self._reshare(ended + started, t)
+        self._reshare(ended + started + joined, t)
         return t
 
     def _finish(self, task, t):
@@ -451,10 +468,12 @@ class _Simulation:
         self.in_n[task.destination] -= 1
         for k in task.links:
             self.flows_on_link[k].discard(task)
+            self.members[k].discard(task)
             self.load[k] -= task.rate
             if not self.flows_on_link[k]:
-                self.max_need[k] = 0.0
                 self.load[k] = 0.0
+            if not self.members[k]:
+                self.max_need[k] = 0.0
         if not failed:
             self.location[vm.id] = task.destination
         self.done.append(ScheduledMove(
@@ -527,7 +546,14 @@ class _Simulation:
         self.out_n[task.source] += 1
         self.in_n[task.destination] += 1
         for k in task.links:
-            self.flows_on_link[k].add(task)
+            self.members[k].add(task)
+        if self.setup_s > 0:   # no bytes before the set-up is over
+            self.seq += 1
+            heapq.heappush(self.heap, (t + self.setup_s, self.seq, task,
+                                       _SETUP_DONE))
+        else:
+            for k in task.links:
+                self.flows_on_link[k].add(task)
         self.pending -= 1
         return True
 
@@ -541,7 +567,7 @@ class _Simulation:
     def _admit(self, task, t):
         """The algorithm to start with now, or None to delay (livemig)."""
         pred = self.predictor
-        shares = {k: self.capacity[k] / (len(self.flows_on_link[k]) + 1)
+        shares = {k: self.capacity[k] / (len(self.members[k]) + 1)
                   for k in task.links}
         floor = min(shares.values())
         alone = self.alone_gbit_s(task)
@@ -560,7 +586,7 @@ class _Simulation:
         for k, share in shares.items():
             if self.max_need[k] <= share + _EPS:
                 continue
-            for other in self.flows_on_link[k]:
+            for other in self.members[k]:
                 if other.need <= share + _EPS:
                     continue
                 if not self._efficient(other.vm, other.algorithm, share,
@@ -656,7 +682,7 @@ class _Simulation:
             task.rates.append((t, rate))
             task.pred = self.predictor.predict(task.vm, task.algorithm,
                                                rate)
-            total = task.pred.total_s
+            total = max(task.pred.total_s - self.setup_s, 1e-6)
             if self.nova and not task.pred.converges:
                 total = min(total, NOVA_COMPLETION_TIMEOUT_S_PER_GIB
                             * task.vm.memory_mib / 1024.0)

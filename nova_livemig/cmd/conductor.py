@@ -46,6 +46,10 @@ def build_conf(argv):
     conf.register_cli_opts(CLI_OPTS)
     logging.register_options(conf)
     conf(argv, project=PROJECT, prog='nova-livemig-conductor')
+    for group in ('conductor', 'database', 'periodic', 'planner',
+                  'cost_model'):
+        for name in conf[group]:
+            conf[group][name]  # noqa: B018 - oslo.config checks bounds here
     return conf
 
 

@@ -66,14 +66,24 @@ def generated_cluster():
             'network': {'switches': ['tor'], 'links': links}}
 
 
-def _conf(overrides):
+def _conf(overrides, made):
+    """A ConfigOpts of embedded defaults; ``made`` collects it so that its
+    overrides are cleared at the end (some option groups are shared by
+    every ConfigOpts of a process)."""
     conf = cfg.ConfigOpts()
     conf_mod.register_opts(conf)
     conf([], project='nova-livemig', default_config_files=[],
          default_config_dirs=[])
     for (group, name), value in overrides.items():
         conf.set_override(name, value, None if group == 'DEFAULT' else group)
+    made.append((conf, overrides))
     return conf
+
+
+def _clear(made):
+    for conf, overrides in made:
+        for group, name in overrides:
+            conf.clear_override(name, None if group == 'DEFAULT' else group)
 
 
 def _predicted_makespan_s(snapshot, hosts, conf):
@@ -113,6 +123,7 @@ def run(args, conf, out=None):
               ('agent', 'report_interval_s'): 1.0,
               ('agent', 'progress_interval_s'): 0.5,
               ('agent', 'monitor_interval_s'): 0.1}
+    made = []
     cconf = _conf(common | {
         ('database', 'connection'):
             'sqlite:///' + os.path.join(tmp, 'livemig.sqlite'),
@@ -121,7 +132,7 @@ def run(args, conf, out=None):
         ('conductor', 'topology_file'): snap_path,
         ('conductor', 'job_poll_interval_s'): 5.0,
         ('conductor', 'tick_s'): 0.2,
-        ('conductor', 'deadline_margin_s'): 10.0})
+        ('conductor', 'deadline_margin_s'): 10.0}, made)
     transport = rpc.get_transport(cconf)
     db = db_api.Database(cconf.database.connection)
     db.sync()
@@ -134,7 +145,7 @@ def run(args, conf, out=None):
     try:
         service.start()
         for name in snapshot.hosts:
-            aconf = _conf(common | {('agent', 'host'): name})
+            aconf = _conf(common | {('agent', 'host'): name}, made)
             agent = agent_mod.Agent(aconf, fake.FakeDriver(aconf), transport)
             agent.start()
             agents.append(agent)
@@ -159,6 +170,7 @@ def run(args, conf, out=None):
             agent.stop(timeout_s=2.0)
         service.stop()
         rpc.cleanup(transport)
+        _clear(made)
         if not args.keep:
             import shutil
             shutil.rmtree(tmp, ignore_errors=True)

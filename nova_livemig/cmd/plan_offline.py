@@ -17,7 +17,7 @@ import math
 import sys
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import exception, model, plugins, policies, report
+from nova_livemig import exception, model, plugins, policies, render, report
 from nova_livemig import graph as graph_mod
 from nova_livemig.conf import planner
 from nova_livemig.policies import single
@@ -54,6 +54,7 @@ def add_arguments(parser):
     group.add_argument('--output', metavar='FILE',
                        help='write the plan to FILE instead of standard '
                             'output')
+    render.add_arguments(group)  # --rack, --graph, --no-schedule
 
 
 def _options(args, conf):
@@ -139,13 +140,22 @@ def run(args, conf):
     options = _options(args, conf)
     policy = _policy(args.policy)
     snapshot = model.load(args.snapshot)
+    args.host = list(args.host) + [
+        h for h in render.rack_hosts(args, snapshot) if h not in args.host]
     request = _request(args, snapshot)
     algorithms = algorithms_mod.load_algorithms(options.algorithms)
     graph = graph_mod.LinkGraph(snapshot)
     result = policy.plan(snapshot, graph, request, options, algorithms)
+    fleet_text, fleet_data = render.cli_schedule(
+        args, snapshot, graph, result, options, algorithms)
     if args.format == 'json':
-        text = json.dumps(result.to_primitive(), indent=2)
+        data = result.to_primitive()
+        if fleet_data is not None:
+            data['schedule'] = fleet_data
+        text = json.dumps(data, indent=2)
     else:
         text = report.render_table(result, options.max_downtime_ms)
+        if fleet_text:
+            text += '\n\n' + fleet_text
     _write(text, args.output)
     return 1 if result.unplaced else 0

@@ -9,6 +9,7 @@ from nova_livemig.conf import conductor
 from nova_livemig.conf import cost_model
 from nova_livemig.conf import database
 from nova_livemig.conf import fake_driver
+from nova_livemig.conf import libvirt
 from nova_livemig.conf import messaging
 from nova_livemig.conf import nova_client
 from nova_livemig.conf import periodic
@@ -16,7 +17,7 @@ from nova_livemig.conf import planner
 
 # Each module has register_opts(conf) and list_opts(); add new groups here.
 MODULES = [planner, cost_model, conductor, database, periodic, agent,
-           fake_driver, messaging, nova_client]
+           fake_driver, libvirt, messaging, nova_client]
 
 
 def register_opts(conf):

@@ -32,7 +32,13 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
+    # a group of its own per ConfigOpts: oslo.config keeps the registered
+    # options in the OptGroup object (shared by a shallow copy), and
+    # keystoneauth registers its auth plugin's options (``auth_url``
+    # required) when it loads them; a shared group would carry those over
+    # to the next ConfigOpts of the process
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
+                                     help=GROUP.help))
     conf.register_opts(OPTS, group=GROUP)
     ks_loading.register_session_conf_options(conf, GROUP.name)
     ks_loading.register_auth_conf_options(conf, GROUP.name)

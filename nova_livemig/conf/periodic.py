@@ -30,8 +30,12 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    # a group of its own per ConfigOpts: register_group() keeps a shallow
+    # copy of the OptGroup, whose option table (with every override) would
+    # otherwise be shared by every ConfigOpts of the process
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
+                                     help=GROUP.help))
+    conf.register_opts(OPTS, group=GROUP.name)
 
 
 def list_opts():

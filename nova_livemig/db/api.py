@@ -5,6 +5,7 @@ race (a result arriving while a runner times the step out) go through
 :meth:`Database.update_step` with ``expect=`` states: compare and set.
 """
 
+import contextlib
 import time
 import uuid
 
@@ -53,10 +54,22 @@ class Database:
 
     def sync(self):
         """Apply the schema migrations; returns the revision."""
-        return migration.sync(self.engine)
+        with self._opened():
+            return migration.sync(self.engine)
 
     def check(self):
-        migration.check(self.engine)
+        with self._opened():
+            migration.check(self.engine)
+
+    @contextlib.contextmanager
+    def _opened(self):
+        try:
+            yield
+        except sa_exc.OperationalError as err:
+            raise exception.InvalidInput(
+                '[database] connection',
+                self.engine.url.render_as_string(hide_password=True),
+                f'a database that can be opened ({err.orig})') from err
 
     # Plans ---------------------------------------------------------------
 

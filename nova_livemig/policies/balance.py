@@ -13,8 +13,9 @@ phases, each taking the hottest host first:
    mean after it; a move must leave the pair closer than before.
 
 Hosts left over the target (no VM of theirs fits anywhere) are listed in
-``summary['hosts_not_relieved']``. A destination is up, in every aggregate of the source, has room under the
-allocation ratios and stays under ``cpu_target_util``; the coolest one
+``summary['hosts_not_relieved']``. A destination is up, in every aggregate
+of the source, has room under the allocation ratios and stays under
+``cpu_target_util``; the coolest one
 wins (ties: the widest path). Pinned VMs, and VMs no allowed algorithm can
 move within the downtime target, stay. A VM moves at most once.
 ``Plan.summary`` gives the standard deviation of host utilisation and the
@@ -67,6 +68,7 @@ def balance(snapshot, graph, options, algorithms):
     state = _State(snapshot, graph, options, algorithms)
     target = options.cpu_target_util
     stuck = state.run(lambda h: target)
+    relieve = len(state.dest)
     mean = sum(state.util.values()) / max(len(state.util), 1)
     state.run(lambda h: max(mean + SPREAD_BAND, 0.0), narrow=mean)
     moves, more = consolidate.build_moves(
@@ -87,6 +89,8 @@ def balance(snapshot, graph, options, algorithms):
         'max_util_after': round(max(after.values(), default=0.0), 4),
         'hosts_not_relieved': sorted(stuck)[:20],
         'migrations': len(moves),
+        'migrations_relieve': relieve,
+        'migrations_narrow': len(state.dest) - relieve,
         'gib_moved': round(sum(m.predicted.bytes_sent for m in moves)
                            / 2 ** 30, 2),
     }
@@ -150,7 +154,8 @@ class _State:
         stuck = []
         while heap:
             neg, name = heapq.heappop(heap)
-            if -neg != self.util[name] or self.util[name] <= limit(name) + 1e-9:
+            if (-neg != self.util[name]
+                    or self.util[name] <= limit(name) + 1e-9):
                 continue
             if not self._relieve(name, limit(name), narrow):
                 stuck.append(name)

@@ -16,8 +16,9 @@ How (multi-resource best-fit decreasing around a kept set):
 2. The VMs of the other hosts, largest first, go to the kept host they fit
    most tightly (least memory left) in their own rack, else anywhere,
    searched in sorted indexes per aggregate class (and rack): traffic that
-   stays in the rack does not load the spine. When one fits nowhere, the next host in the ranking is
-   kept too, and its VMs already placed elsewhere return home.
+   stays in the rack does not load the spine. When one fits nowhere, the
+   next host in the ranking is kept too, and its VMs already placed
+   elsewhere return home.
 3. Each kept host, least loaded first, is emptied into the others when all
    its VMs fit there.
 
@@ -154,8 +155,8 @@ class _Packer:
             g = self.finder.graph.graph
             bw = max((a['free_gbit_s'] for a in g.adj[vm.host].values()),
                      default=0.0)
-        return bw > 0 and not self.forced[i] and (
-            self.predictor.best(vm, bw) is not None)
+        return bw > 0 and not self.forced[i] and any(
+            self.predictor.fits(vm, a, bw) for a in self.predictor.allowed())
 
     def best_fit(self, vm, exclude=None):
         """The kept host the VM fits most tightly: in its own rack if any

@@ -210,7 +210,8 @@ class Cluster:
         for name in HOSTS:
             try:
                 with open(self.log(name)) as f:
-                    starts.update(re.findall(r'step (\S+): migrating', f.read()))
+                    starts.update(re.findall(r'step (\S+): migrating',
+                                             f.read()))
             except OSError:
                 pass
         assert starts and max(starts.values()) == 1, starts

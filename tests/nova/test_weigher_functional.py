@@ -167,7 +167,7 @@ class NovaExecutorTest(NovaHarness):
                         'X-User-Id': admin.auth_user,
                         'X-Auth-Project-Id': admin.project_id,
                         'X-Roles': ','.join(admin.roles)}
-        self.executor = nova_executor.NovaExecutor(
+        self.executor = nova_executor.NovaClient(
             self.api_fixture.base_url, headers=self.headers)
 
     def test_live_migrate_then_force_complete(self):
@@ -185,7 +185,7 @@ class NovaExecutorTest(NovaHarness):
         self.assertEqual(['completed'], [m['status'] for m in listed])
 
         # The same call through a keystoneauth session.
-        via_session = nova_executor.NovaExecutor(
+        via_session = nova_executor.NovaClient(
             self.api_fixture.base_url, session=ks_session.Session(),
             headers=self.headers)
         self.assertEqual(listed, via_session.list_migrations(self.vm['id']))

@@ -193,6 +193,14 @@ def test_destination_down_and_unknown_vm_fail(cluster):
     missing = c.result('s2')
     assert missing.state == 'failed' and "unknown vm 'vm9'" in missing.error
     assert missing.host == 'a'
+    c.api.live_migrate({}, 'b', fakehosts.step(step_id='s3', source='a',
+                                               destination='c')
+                       .to_primitive())
+    misrouted = c.result('s3')
+    assert misrouted.state == 'failed'
+    assert "MigrationStep.source: got 'a'; allowed: this agent's host (b)" \
+        in misrouted.error
+    assert 'vm1' in vms_of(c, 'a')
 
 
 def test_abort_on_request_and_at_the_deadline(cluster):
@@ -268,3 +276,23 @@ def test_command_refuses_an_unknown_driver(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot load 'warp' from nova_livemig.drivers" in err
     assert 'fake' in err
+
+
+def test_private_conf_has_messaging_options_with_fake_default(tmp_path):
+    conf = fakehosts.make_conf(tmp_path)
+    assert conf.transport_url == 'fake://'
+    assert conf.oslo_messaging_tracing.tracing_enabled is False
+    from nova_livemig.conf import messaging
+    listed = messaging.list_opts()
+    default = {o.name: o for o in listed[None]}['transport_url']
+    assert default.default == 'fake://' and default.secret
+    notif = {o.name: o for o in listed['oslo_messaging_notifications']}
+    assert notif['transport_url'].default is None
+
+
+def test_two_confs_do_not_share_overrides(tmp_path):
+    one = fakehosts.make_conf(tmp_path, 'a', fake_driver__time_scale=7.0)
+    two = fakehosts.make_conf(tmp_path, 'b')
+    assert (one.agent.host, two.agent.host) == ('a', 'b')
+    assert (one.fake_driver.time_scale, two.fake_driver.time_scale) == (
+        7.0, 1.0)

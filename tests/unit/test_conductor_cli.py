@@ -118,3 +118,20 @@ def test_demo_rejects_bad_seconds():
                                  keep=False)
     with pytest.raises(exception.InvalidInput, match='--seconds'):
         demo.run(args, None)
+
+
+def test_conductor_db_sync_and_bad_config(tmp_path, capsys):
+    from nova_livemig.cmd import conductor as conductor_cmd
+    good = tmp_path / 'good.conf'
+    good.write_text(f'[database]\nconnection = sqlite:///{tmp_path}/x.db\n')
+    status = conductor_cmd.main(['--config-file', str(good), '--db-sync'])
+    assert status == 0, capsys.readouterr().err
+    assert 'revision 0001' in capsys.readouterr().out
+    bad = tmp_path / 'bad.conf'
+    bad.write_text('[conductor]\nreport_max_age_s = -3\n')
+    assert conductor_cmd.main(['--config-file', str(bad)]) == 2
+    assert 'report_max_age_s' in capsys.readouterr().err
+    nodb = tmp_path / 'nodb.conf'
+    nodb.write_text('[database]\nconnection = sqlite:////nonexistent/x.db\n')
+    assert conductor_cmd.main(['--config-file', str(nodb)]) == 2
+    assert 'can be opened' in capsys.readouterr().err

@@ -311,3 +311,66 @@ def test_link_never_carries_more_than_scheduled(tmp_path):
     c.result(c.executor.started[0])
     c.engine.run_once()
     assert [m['vm'] for m in c.executor.started] == ['v1', 'v2']
+
+
+def test_bus_outage_judges_no_host_gone(tmp_path):
+    """No report from anyone and get_job timing out: the running step is
+    not given up and no pending step is re-planned; all goes on after."""
+    c = cf.cluster(tmp_path, HOSTS, VMS, ON_A)
+    plan = cf.create(c, hosts=['a'])
+    c.engine.execute(plan['id'])
+    c.engine.run_once()
+    c.executor.fail_job = True
+    c.clock.now += 120  # every report stale
+    for _ in range(3):
+        c.engine.run_once()
+        c.clock.now += 10
+    assert c.executor.job_calls  # it asked
+    states = sorted(s['state'] for s in c.db.steps(plan['id']))
+    assert states == ['pending', 'pending', 'running', 'running']
+    c.executor.fail_job = False
+    c.report()
+    plan = drive(c, plan['id'])
+    assert plan['state'] == 'completed'
+    assert all(s['state'] == 'completed' for s in plan['steps'])
+
+
+def test_dead_source_agent_is_given_up_vm_accounted_for(tmp_path):
+    """The source agent dies mid-migration while others still report: the
+    step fails where the VM was last seen, and the plan ends."""
+    c = cf.cluster(tmp_path, HOSTS, VMS[:1], {'v1': 'a'})
+    plan = cf.create(c, hosts=['a'])
+    c.engine.execute(plan['id'])
+    c.engine.run_once()
+    c.executor.fail_job = True
+    c.clock.now += 60
+    c.report('b', 'c')
+    c.engine.run_once()
+    plan = c.db.get_plan(plan['id'])
+    step = plan['steps'][0]
+    assert step['state'] == 'failed' and 'gone' in step['error']
+    assert step['host'] == 'a'
+    assert plan['state'] == 'failed'  # a is down: nowhere to retry from
+
+
+def test_temporary_hop_runs_in_order(tmp_path):
+    """A VM the scheduler sends through a spare host (a -> c, then c -> b,
+    handed over at the same instant) takes the hops one after the other."""
+    c = cf.cluster(tmp_path, HOSTS, VMS[:1], {'v1': 'a'},
+                   sizes={'c': {'memory_mib': 1024}})
+    steps = [dict(vm='v1', source='a', destination='c', algorithm='precopy',
+                  predicted=PRED, path=[], planned_start_s=0.0,
+                  planned_end_s=5.0),
+             dict(vm='v1', source='c', destination='b', algorithm='precopy',
+                  predicted=PRED, path=[], planned_start_s=5.0,
+                  planned_end_s=10.0)]
+    plan = c.db.create_plan('manual', {}, {'moves': []}, steps, 'planned')
+    c.engine.execute(plan['id'])
+    c.engine.run_once()  # no room on c yet: the first hop waits...
+    assert c.executor.started == []  # ...and so does the second
+    c.sizes = {}
+    c.report()
+    plan = drive(c, plan['id'])
+    assert [(m['source'], m['destination']) for m in c.executor.started] \
+        == [('a', 'c'), ('c', 'b')]
+    assert plan['state'] == 'completed' and c.placement['v1'] == 'b'

@@ -36,6 +36,9 @@ def _stack(tmp_path, mode, phases, nova_conf_text=''):
         'ENABLE_DEBUG_LOG_LEVEL': 'True', 'LIVEMIG_MODE': mode,
         'LIVEMIG_CONF_DIR': str(tmp_path / 'etc'),
         'RABBIT_PASSWORD': SECRET, 'ENABLED_SERVICES': 'n-api',
+        'SERVICE_PASSWORD': SECRET + '-svc', 'SERVICE_PROJECT_NAME': 'service',
+        'SERVICE_DOMAIN_NAME': 'Default', 'REGION_NAME': 'RegionOne',
+        'KEYSTONE_SERVICE_URI': 'http://127.0.0.1/identity',
     }
     proc = subprocess.run(['bash', '-x', '-c', '\n'.join(script)], env=env,
                           capture_output=True, text=True, timeout=60)
@@ -60,6 +63,8 @@ def test_allinone_configures_and_starts_both(tmp_path):
     assert conf.get('DEFAULT', 'transport_url').startswith('rabbit://')
     assert conf.get('agent', 'driver') == 'libvirt'
     assert conf.get('conductor', 'executor') == 'nova'
+    assert conf.get('nova', 'auth_type') == 'password'
+    assert conf.get('nova', 'password') == SECRET + '-svc'
     nova = _ini(tmp / 'nova.conf')
     assert nova.get('filter_scheduler', 'weight_classes') == (
         'nova.scheduler.weights.all_weighers,'

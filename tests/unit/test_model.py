@@ -427,3 +427,10 @@ def test_lookups_name_what_is_known():
     with pytest.raises(exception.NotFound, match='known: h1, h2, h3, h4'):
         snap.host('h9')
     assert [vm.id for vm in snap.vms_on('h2')] == ['vm2']
+
+
+def test_an_invalid_host_is_one_error_not_one_per_reference():
+    # h1 carries vm1 and a link: neither is reported as naming an unknown
+    # host because h1 itself is invalid
+    doc = with_change(('hosts', 0, 'memory_mib'), 0)
+    assert errors(doc) == {'$.hosts[0].memory_mib': 'a positive integer'}

@@ -1,4 +1,4 @@
-"""Fleet scenarios: one parametrised test reads every ``tests/scenarios/*.json``.
+"""Fleet scenarios: one parametrised test reads ``tests/scenarios/*.json``.
 
 A scenario file holds:
 

@@ -12,6 +12,8 @@ Whatever the cluster and the moves asked for:
   ends with more hosts in use than it started with.
 """
 
+import os
+
 import hypothesis
 from hypothesis import strategies as st
 
@@ -23,7 +25,9 @@ from nova_livemig.policies import balance, consolidate
 OPTIONS = plan.PlanningOptions(max_outgoing_per_host=2,
                                max_incoming_per_host=1)
 ALGORITHMS = algorithms_mod.load_algorithms(OPTIONS.algorithms)
-SETTINGS = hypothesis.settings(max_examples=40, deadline=None)
+#: more examples with FLEET_EXAMPLES=500 (the default keeps the suite quick)
+SETTINGS = hypothesis.settings(
+    max_examples=int(os.environ.get('FLEET_EXAMPLES', '40')), deadline=None)
 
 
 @st.composite
