@@ -57,6 +57,7 @@ class Conductor:
             db, self.live, executor, execution.settings_from(conf),
             self.options, self.algorithms, notify=self.notify, clock=clock)
         self.periodic = None
+        self._published_at = float('-inf')
 
     def start(self):
         self.engine.start()
@@ -73,13 +74,25 @@ class Conductor:
     # From agents -------------------------------------------------------------
 
     def report(self, report):
-        """:param report: a :class:`messages.HostReport`"""
-        if self.live.update(report) and self.conf.conductor.publish_path:
+        """Take an agent's report; republish the snapshot (at most once a
+        second: reports of a large cluster arrive all the time).
+
+        :param report: a :class:`messages.HostReport`
+        """
+        try:
+            changed = self.live.update(report)
+        except exception.InvalidInput as err:
+            LOG.warning('dropping a report the model rejects: %s', err)
+            return
+        path = self.conf.conductor.publish_path
+        now = self.clock()
+        if changed and path and now - self._published_at >= 1.0:
+            self._published_at = now
             try:
-                self.live.publish(self.conf.conductor.publish_path)
+                self.live.publish(path)
             except (OSError, exception.LivemigError) as err:
-                LOG.warning('cannot publish the snapshot to %s: %s',
-                            self.conf.conductor.publish_path, err)
+                LOG.warning('cannot publish the snapshot to %s: %s', path,
+                            err)
         self.engine.wake()
 
     # Plans -------------------------------------------------------------------

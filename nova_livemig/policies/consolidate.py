@@ -20,7 +20,7 @@ How (multi-resource best-fit decreasing around a kept set):
    next host in the ranking is kept too, and its VMs already placed
    elsewhere return home.
 3. Each kept host, least loaded first, is emptied into the others when all
-   its VMs fit there.
+   its VMs fit there (tightest fit anywhere: hosts count before traffic).
 
 Each move then takes the widest path and the fastest algorithm that meets
 the downtime target across the dirty-rate error. ``Plan.summary`` reports
@@ -39,6 +39,7 @@ from nova_livemig import bandwidth, lowerbound, plan, policies
 #: sorted-index entries looked at per VM and aggregate class before giving
 #: up on a tight fit (memory is searched; vcpus and CPU are checked)
 SCAN = 256
+RACK_FIRST = True
 _EPS = 1e-6
 
 
@@ -158,11 +159,11 @@ class _Packer:
         return bw > 0 and not self.forced[i] and any(
             self.predictor.fits(vm, a, bw) for a in self.predictor.allowed())
 
-    def best_fit(self, vm, exclude=None):
+    def best_fit(self, vm, exclude=None, rack_first=True):
         """The kept host the VM fits most tightly: in its own rack if any
         (its traffic then stays off the spine), else anywhere."""
         rack = self.rack[self.index[vm.host]]
-        if rack is not None:
+        if rack is not None and rack_first:
             found = self._fit_in(vm, exclude, rack)
             if found is not None:
                 return found
@@ -225,7 +226,7 @@ class _Packer:
         pool.sort(key=lambda vm: (-vm.memory_mib, -vm.vcpus, vm.id))
         for vm in pool:
             while not self.kept[self.index[vm.host]]:
-                dest = self.best_fit(vm)
+                dest = self.best_fit(vm, rack_first=RACK_FIRST)
                 if dest is not None:
                     self._assign(vm, dest)
                     break
@@ -258,7 +259,7 @@ class _Packer:
             self._reindex(i)
             done = []
             for vm in here:
-                dest = self.best_fit(vm, exclude=i)
+                dest = self.best_fit(vm, exclude=i, rack_first=False)
                 if dest is None:
                     break
                 done.append((vm, dest))
