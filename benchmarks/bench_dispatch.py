@@ -6,10 +6,9 @@ agent validates, starts a monitor thread, the driver moves the VM between
 two state files -> ``migration_result`` cast -> the conductor side
 validates the Result. The baseline, measured in the same run over the
 same transport, is a raw oslo.messaging cast round trip (cast to an echo
-endpoint that casts straight back). Both are measured one at a time,
-alternating so that both see the same machine load
-(latency) and with ten in flight (throughput: ten VMs, one step each per
-wave).
+endpoint that casts straight back). Both are measured one at a time
+(latency; raw and dispatch alternate so both see the same machine load)
+and with ten in flight (throughput: ten VMs, one step each per wave).
 
 Transport: ``--transport-url`` if given; else a private RabbitMQ node
 (tests/functional/rabbitmq.py) when rabbitmq-server is installed; else
@@ -276,6 +275,7 @@ def main(argv=None):
     finally:
         if rabbit is not None:
             rabbit.stop()
+            shutil.rmtree(rabbit.base_dir, ignore_errors=True)
     out['transport'] = rpc.masked_url(url)
     out['count'] = args.count
     if args.json:

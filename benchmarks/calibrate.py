@@ -29,6 +29,7 @@ state file's rate at the end) and runs up to three 256 MiB guests
 """
 
 import argparse
+import collections
 import dataclasses
 import importlib.util
 import json
@@ -235,21 +236,31 @@ def print_errors(title, errs):
 
 
 def choices(runs, key_chosen):
-    """Per grid point: chosen algorithm vs the best measured one."""
+    """Per grid point: the chosen algorithm's median measured time
+    against the best median (an algorithm with an aborted run counts as
+    not completing)."""
     points = {}
     for r in runs:
         points.setdefault((r['link_mbit'], r['rate']), []).append(r)
     out = []
     for (link, rate), rs in sorted(points.items()):
-        done = [r for r in rs if r['state'] == 'completed']
-        best = min(done, key=lambda r: r['total_s']) if done else None
-        chosen = rs[0][key_chosen]
-        got = next((r for r in rs if r['algorithm'] == chosen), None)
-        ratio = (got['total_s'] / best['total_s']
-                 if got and best and got['state'] == 'completed' else None)
+        by_algo = {}
+        for r in rs:
+            by_algo.setdefault(r['algorithm'], []).append(r)
+        medians = {a: statistics.median(r['total_s'] for r in runs_a)
+                   for a, runs_a in by_algo.items()
+                   if all(r['state'] == 'completed' for r in runs_a)}
+        spread = {a: (min(r['total_s'] for r in runs_a),
+                      max(r['total_s'] for r in runs_a))
+                  for a, runs_a in by_algo.items()}
+        best = min(medians, key=medians.get) if medians else None
+        chosen = collections.Counter(r[key_chosen] for r in rs
+                                     ).most_common(1)[0][0]
+        ratio = (medians[chosen] / medians[best]
+                 if best and chosen in medians else None)
         out.append({'link_mbit': link, 'rate': rate, 'chosen': chosen,
-                    'best': best['algorithm'] if best else None,
-                    'ratio': ratio})
+                    'best': best, 'ratio': ratio, 'medians': medians,
+                    'spread': spread})
     return out
 
 
@@ -260,6 +271,8 @@ def main(argv=None):
     p.add_argument('--links', default='200,500', help='link rates, Mbit/s')
     p.add_argument('--algorithms',
                    default='precopy,autoconverge,postcopy,hybrid')
+    p.add_argument('--repeat', type=int, default=1,
+                   help='runs of every algorithm at every grid point')
     p.add_argument('--deadline-s', type=float, default=40.0,
                    help='abort pre-copy after this long')
     p.add_argument('--nodes', default='node2,node3',
@@ -310,7 +323,7 @@ def run_grid(args, rates, links, names, wws):
                   f'({tcp / link:.3f})')
             for rate in rates:
                 name = f'cal-d{rate}'
-                for algorithm in names:
+                for algorithm in names * args.repeat:
                     src = where[name]
                     dst = b if src == a else a
                     _host, vms = drivers[src].measure()
@@ -411,7 +424,9 @@ def analyse(runs, wws, names, json_path):
             ratio = ('n/a' if c['ratio'] is None
                      else f'{c["ratio"]:.3f}')
             print(f'  {c["link_mbit"]} Mbit/s d{c["rate"]}: chosen '
-                  f'{c["chosen"]}, best {c["best"]}, chosen/best {ratio}')
+                  f'{c["chosen"]}, best {c["best"]}, chosen/best {ratio}; '
+                  + ', '.join(f'{a} {lo:.1f}-{hi:.1f} s'
+                              for a, (lo, hi) in c['spread'].items()))
     if json_path:
         pathlib.Path(json_path).write_text(json.dumps(
             {'runs': runs, 'fitted': fitted}, indent=1))

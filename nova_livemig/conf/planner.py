@@ -75,8 +75,11 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    # A fresh OptGroup per ConfigOpts: oslo.config copies a registered
+    # group shallowly, so a shared one would share set_override()s.
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
+                                      help=GROUP.help))
+    conf.register_opts(OPTS, group=GROUP.name)
 
 
 def list_opts():

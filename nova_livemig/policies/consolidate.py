@@ -10,8 +10,8 @@ stays (its host stays in use). Only hosts that are ``up`` take part.
 How (multi-resource best-fit decreasing around a kept set):
 
 1. Hosts holding pinned or unmovable VMs are kept. The others are ranked
-   fullest first (fewest migrations: full hosts keep their VMs) and kept in
-   that order until the kept hosts can hold the demand in memory, vcpus and
+   fullest first, in the resource that binds the cluster (fewest
+   migrations: full hosts keep their VMs), and kept in that order until the kept hosts can hold the demand in memory, vcpus and
    busy CPU: the size of the lower bound.
 2. The VMs of the other hosts, largest first, go to the kept host they fit
    most tightly (least memory left) in their own rack, else anywhere,
@@ -39,7 +39,6 @@ from nova_livemig import bandwidth, lowerbound, plan, policies
 #: sorted-index entries looked at per VM and aggregate class before giving
 #: up on a tight fit (memory is searched; vcpus and CPU are checked)
 SCAN = 256
-RACK_FIRST = True
 _EPS = 1e-6
 
 
@@ -92,6 +91,11 @@ class _Packer:
                 self.members[i].add(vm.id)
                 self._take(i, vm)
         self.kept = [False] * n
+        used = [sum(c[r] - f[r] for c, f in zip(self.cap, self.free))
+                for r in range(3)]
+        total = [sum(c[r] for c in self.cap) for r in range(3)]
+        self.binding = max(range(3), key=lambda r: used[r] / total[r]
+                           if total[r] > 0 else 0.0)
         self.forced = [any(vm.pinned for vm in vms)
                        for vms in self.home_vms]
         # aggregate classes: hosts by aggregate set; VM requirement -> the
@@ -146,8 +150,11 @@ class _Packer:
         return found
 
     def load(self, i):
-        return max((c - f) / c if c > 0 else 0.0
-                   for c, f in zip(self.cap[i], self.free[i]))
+        """Fill of a host in the resource that binds the cluster (the one
+        with most demand for its capacity), then in the fullest one."""
+        fills = [(c - f) / c if c > 0 else 0.0
+                 for c, f in zip(self.cap[i], self.free[i])]
+        return (fills[self.binding], max(fills))
 
     def movable(self, vm):
         i = self.index[vm.host]
@@ -196,8 +203,8 @@ class _Packer:
                 self.forced[i] = True
         self.ranking = sorted(
             (i for i in range(n) if not self.forced[i]),
-            key=lambda i: (-self.load(i), -len(self.home_vms[i]),
-                           self.hosts[i].name))
+            key=lambda i: (tuple(-x for x in self.load(i)),
+                           -len(self.home_vms[i]), self.hosts[i].name))
         demand = [0.0, 0.0, 0.0]
         for i in range(n):
             for r in range(3):
@@ -226,7 +233,7 @@ class _Packer:
         pool.sort(key=lambda vm: (-vm.memory_mib, -vm.vcpus, vm.id))
         for vm in pool:
             while not self.kept[self.index[vm.host]]:
-                dest = self.best_fit(vm, rack_first=RACK_FIRST)
+                dest = self.best_fit(vm)
                 if dest is not None:
                     self._assign(vm, dest)
                     break

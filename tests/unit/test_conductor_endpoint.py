@@ -47,6 +47,7 @@ def ep(tmp_path):
     endpoint.report_measurements({}, report('a', [
         dict(cf.vm('v1'), host='a'), dict(cf.vm('v2'), host='a')]))
     endpoint.report_measurements({}, report('b', []))
+    cond.clock.now += 1.0  # published at most once a second
     endpoint.report_measurements({}, report('c', []))
     endpoint.executor = executor
     return endpoint
@@ -56,6 +57,9 @@ def test_reports_build_and_publish_the_model(ep, tmp_path):
     snap = model.load(str(tmp_path / 'snapshot.json'))
     assert sorted(snap.hosts) == ['a', 'b', 'c']
     assert snap.vms['v1'].host == 'a'
+    ep.report_measurements({}, report('d', []))  # within the second
+    assert 'd' not in model.load(str(tmp_path / 'snapshot.json')).hosts
+    assert 'd' in ep.conductor.live.snapshot().hosts
 
 
 @pytest.mark.parametrize('garbled', [
