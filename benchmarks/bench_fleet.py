@@ -243,7 +243,9 @@ def run_size(n_hosts, seed, options, algorithms, baseline_max_hosts,
            'max_util_after': bs['max_util_after'],
            'stddev_before': bs['stddev_before'],
            'stddev_after': bs['stddev_after'],
-           'migrations': bs['migrations'], 'gib_moved': bs['gib_moved']}
+           'migrations': bs['migrations'],
+           'migrations_relieve': bs['migrations_relieve'],
+           'gib_moved': bs['gib_moved']}
     wdest = watcher_balance(hsnap, options.cpu_target_util)
     wafter = balance.utilisation(_after(hsnap, wdest))
     hot['watcher_one_audit'] = {
@@ -272,7 +274,7 @@ def _schedule(snap, graph, p, options, algorithms):
                              3),
             'nova_failed': nova.failed, 'nova_stuck': nova.stuck,
             'switched': sched.count('switched'),
-            'delayed': sched.count('delayed'), 'hops': sched.count('hop'),
+            'delayed': sched.count('delayed'), 'hops': sched.count('hop: via'),
             'unscheduled': len(sched.unscheduled)}
 
 
@@ -311,7 +313,8 @@ def print_report(res):
           f"{h['over_before']} -> {h['over_after']}; max util "
           f"{h['max_util_before']:.0%} -> {h['max_util_after']:.0%}; "
           f"std-dev {h['stddev_before']} -> {h['stddev_after']}; "
-          f"{h['migrations']} migrations, {h['gib_moved']} GiB")
+          f"{h['migrations']} migrations ({h['migrations_relieve']} to "
+          f"relieve, the rest to narrow), {h['gib_moved']} GiB")
     w = h['watcher_one_audit']
     print(f"  watcher workload_balance (one audit): {w['migrations']} "
           f"migration; hosts over target -> {w['over_after']}; std-dev -> "

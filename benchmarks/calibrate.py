@@ -258,9 +258,12 @@ def choices(runs, key_chosen):
                                      ).most_common(1)[0][0]
         ratio = (medians[chosen] / medians[best]
                  if best and chosen in medians else None)
+        # the runs of the chosen and the best overlap: a tie within noise
+        overlap = (best is not None and chosen in spread
+                   and spread[chosen][0] <= spread[best][1])
         out.append({'link_mbit': link, 'rate': rate, 'chosen': chosen,
                     'best': best, 'ratio': ratio, 'medians': medians,
-                    'spread': spread})
+                    'spread': spread, 'overlap': overlap})
     return out
 
 
@@ -395,36 +398,60 @@ def run_grid(args, rates, links, names, wws):
     return runs
 
 
-def analyse(runs, wws, names, json_path):
-    """Fit the constants, print the tables, errors and choices."""
-
-    fitted = fit(runs, wws)
-    print(f'\nfitted constants: {json.dumps(fitted)}')
-    params = dataclasses.replace(
+def params_of(fitted):
+    return dataclasses.replace(
         cost.CostParams(), goodput_fraction=fitted['goodput_fraction'],
         setup_s=max(fitted['setup_s'], 0.0),
         switchover_ms=fitted['switchover_ms'])
+
+
+def repredict(runs, fitted, names, key, chosen_key):
+    """Predict ``runs`` again with fitted constants and a resident
+    memory of the idle guest's plus the working set."""
+    params = params_of(fitted)
     for r in runs:
         vm = model.Vm(**{**r['vm'], 'resident_mib': (
             min(MEMORY_MIB, fitted['idle_resident_mib'] + r['wws_mib'])
             if fitted['idle_resident_mib'] else None)})
         preds, chosen = predict_all(vm, r['link_mbit'] / 1000.0, params,
                                     names)
-        r['fitted'] = preds[r['algorithm']].to_primitive()
-        r['chosen_fitted'] = chosen
+        r[key] = preds[r['algorithm']].to_primitive()
+        r[chosen_key] = chosen
+
+
+def analyse(runs, wws, names, json_path):
+    """Fit the constants, print the tables, errors and choices."""
+
+    fitted = fit(runs, wws)
+    print(f'\nfitted constants: {json.dumps(fitted)}')
+    repredict(runs, fitted, names, 'fitted', 'chosen_fitted')
+    # out of sample: fit on the other link rates, predict this one
+    links = sorted({r['link_mbit'] for r in runs})
+    if len(links) > 1:
+        for link in links:
+            held = [r for r in runs if r['link_mbit'] == link]
+            other = fit([r for r in runs if r['link_mbit'] != link], wws)
+            print(f'fitted without {link} Mbit/s: {json.dumps(other)}')
+            repredict(held, other, names, 'held_out', 'chosen_held_out')
     print('\n' + table(runs, 'predicted'))
     print('\n' + table(runs, 'fitted'))
     print()
     print_errors('errors, default CostParams', errors(runs, 'predicted'))
     print_errors('errors, fitted constants (in sample)',
                  errors(runs, 'fitted'))
-    for key in ('chosen_default', 'chosen_fitted'):
+    if all('held_out' in r for r in runs):
+        print_errors('errors, constants fitted on the other link rate '
+                     '(out of sample)', errors(runs, 'held_out'))
+    for key in ('chosen_default', 'chosen_fitted', 'chosen_held_out'):
+        if not all(key in r for r in runs):
+            continue
         print(f'\nchoice ({key}) vs best measured:')
         for c in choices(runs, key):
             ratio = ('n/a' if c['ratio'] is None
                      else f'{c["ratio"]:.3f}')
             print(f'  {c["link_mbit"]} Mbit/s d{c["rate"]}: chosen '
-                  f'{c["chosen"]}, best {c["best"]}, chosen/best {ratio}; '
+                  f'{c["chosen"]}, best {c["best"]}, chosen/best {ratio}'
+                  f'{" (runs overlap)" if c["overlap"] else ""}; '
                   + ', '.join(f'{a} {lo:.1f}-{hi:.1f} s'
                               for a, (lo, hi) in c['spread'].items()))
     if json_path:

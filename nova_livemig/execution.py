@@ -7,11 +7,9 @@ One runner thread serves every executing plan. On each pass it, per plan:
   of for ``job_poll_interval_s``: results lost while the bus was down are
   recovered, and after a restart steps in flight are re-attached, never
   started again;
-* starts the pending steps whose turn it is. A step waits for every step
-  the schedule ends before its start on a shared host or link; it starts
-  when its source and destination are under the per-host concurrency
-  limits and its VM fits the destination *now* (VMs there plus those
-  migrating in);
+* starts the pending steps whose turn it is (:mod:`nova_livemig.dispatch`:
+  the scheduler's order, per-host limits, link shares, and room on the
+  destination at this instant);
 * re-plans a step whose destination is gone (down, stale report) before it
   starts, and a step that failed or was aborted: a new step for the same
   VM, from where it is, to a destination the ``single`` policy picks on
@@ -27,12 +25,18 @@ import logging
 import threading
 import time
 
+from nova_livemig import dispatch
 from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig import notifications as notes
 from nova_livemig import planning
 
 LOG = logging.getLogger(__name__)
+
+#: marks a step whose MigrationStep never reached its agent
+LOST = 'message lost'
+#: times a step whose message was lost is sent again (a new step id)
+LOST_RETRIES = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,11 +53,6 @@ class Settings:
     #: after a (re)start, a host that has not reported for this long is
     #: gone; before that, steps to it wait
     warmup_s: float = 0.0
-
-
-def _resources(step):
-    return ({('host', step['source']), ('host', step['destination'])}
-            | {('link', tuple(k)) for k in step.get('path') or ()})
 
 
 def step_message(step, settings, destination_uri=None):
@@ -255,7 +254,7 @@ class Engine:
                    or self.live.is_fresh(step['destination']))):
             # where the VM is comes from a fresh report, never a guess
             self._lost(step, f'agent on {step["source"]} does not know '
-                             'the step (message lost)')
+                             f'the step ({LOST})')
 
     def _lost(self, step, error):
         """The step never ran or its agent is gone: say where the VM is
@@ -298,12 +297,24 @@ class Engine:
         """A new step for the VM of a failed step (or, ``closed``, of a
         pending one whose destination is gone), to a destination no
         earlier attempt failed on; it keeps the step's place in the
-        schedule."""
+        schedule. A step whose message was lost is tried again as it was
+        (a new step id), up to :data:`LOST_RETRIES` times."""
         vm_steps = [s for s in plan['steps'] if s['vm'] == step['vm']]
-        attempts = max(s['attempt'] for s in vm_steps)
-        exclude = {s['destination'] for s in vm_steps
-                   if s['state'] in ('failed', 'aborted', 'skipped')}
+        lost = [s for s in vm_steps if LOST in (s['error'] or '')]
+        failed = [s for s in vm_steps
+                  if s['state'] in ('failed', 'aborted', 'skipped')
+                  and s not in lost]
+        if (not closed and lost and lost[-1]['id'] == step['id']
+                and len(lost) <= LOST_RETRIES):
+            fields = {k: step[k] for k in (
+                'source', 'destination', 'algorithm', 'predicted', 'path',
+                'planned_start_s', 'planned_end_s')}
+            self.db.replace_step(step['id'], (step['state'],),
+                                 {'state': step['state']}, fields)
+            return
+        exclude = {s['destination'] for s in failed}
         exclude.add(step['destination'])
+        attempts = len(failed) + (1 if closed else 0)
         move, reason = None, f'gave up after {attempts} attempt(s)'
         if attempts < self.settings.max_attempts:
             try:
@@ -337,93 +348,23 @@ class Engine:
                  move.destination)
 
     def _dispatch(self, plan_id, now):
-        steps = self.db.steps(plan_id)
         try:
             snap = self.live.snapshot()
         except exception.LivemigError:
             return
-        running = [s for s in steps if s['state'] == 'running']
-        outgoing, incoming = {}, {}
-        reserved = {}
-        for s in running:
-            outgoing[s['source']] = outgoing.get(s['source'], 0) + 1
-            incoming[s['destination']] = incoming.get(s['destination'], 0) + 1
-            vm = snap.vms.get(s['vm'])
-            if vm is not None and vm.host != s['destination']:
-                r = reserved.setdefault(s['destination'], [0, 0])
-                r[0] += vm.vcpus
-                r[1] += vm.memory_mib
-        busy_vms = {s['vm'] for s in running}
-        unfinished = [s for s in steps
-                      if s['state'] in ('pending', 'running')]
-        link_cap = link_capacity(steps)
-        link_use = {}
-        for s in running:
-            for k in s.get('path') or ():
-                link_use[tuple(k)] = link_use.get(tuple(k), 0) + 1
-        for step in sorted(steps, key=lambda s: (s['planned_start_s'],
-                                                  s['seq'])):
-            if step['state'] != 'pending' or step['vm'] in busy_vms:
-                continue
-            if self._blocked(step, unfinished, link_use, link_cap):
-                continue
-            vm = snap.vms.get(step['vm'])
-            if vm is None:
-                continue  # not reported (yet): wait
-            if vm.host == step['destination']:
+        warming = now - self._started_at < self.settings.warmup_s
+        for action, step, where in dispatch.decide(
+                self.db.steps(plan_id), snap, self.settings, warming):
+            if action == dispatch.START:
+                self._start(step, where)
+            elif action == dispatch.ARRIVED:
                 self.db.update_step(step['id'], expect=('pending',),
-                                    state='skipped', host=vm.host,
+                                    state='skipped', host=where,
+                                    finished_at=now,
                                     error='VM already on its destination')
-                continue
-            dest = snap.hosts.get(step['destination'])
-            warming = now - self._started_at < self.settings.warmup_s
-            if dest is None and warming:
-                continue  # just (re)started: its agent has not reported yet
-            if dest is None or dest.state != 'up':
-                self._replan(dict(step, source=vm.host),
+            else:  # dispatch.GONE: its destination is down or silent
+                self._replan(dict(step, source=where),
                              self.db.get_plan(plan_id), closed=True)
-                continue
-            src, dst = vm.host, step['destination']
-            if (outgoing.get(src, 0) >= self.settings.max_outgoing_per_host
-                    or incoming.get(dst, 0)
-                    >= self.settings.max_incoming_per_host):
-                continue
-            vcpus = sum(v.vcpus for v in snap.vms_on(dst))
-            mem = sum(v.memory_mib for v in snap.vms_on(dst))
-            r = reserved.get(dst, [0, 0])
-            if (vcpus + r[0] + vm.vcpus > dest.vcpu_capacity
-                    or mem + r[1] + vm.memory_mib
-                    > dest.memory_capacity_mib):
-                continue  # waits for VMs to leave the destination
-            if self._start(step, src):
-                for k in step.get('path') or ():
-                    link_use[tuple(k)] = link_use.get(tuple(k), 0) + 1
-                outgoing[src] = outgoing.get(src, 0) + 1
-                incoming[dst] = incoming.get(dst, 0) + 1
-                r = reserved.setdefault(dst, [0, 0])
-                r[0] += vm.vcpus
-                r[1] += vm.memory_mib
-                busy_vms.add(step['vm'])
-
-    @staticmethod
-    def _blocked(step, unfinished, link_use, link_cap):
-        """True while the schedule says the step must wait: a step it ends
-        before this one starts (a gap, not a hand-over at the same
-        instant) on a shared host or link is not finished, an earlier step
-        of the same VM (a temporary hop) is not finished, or one of its
-        links carries as many migrations as the schedule ever puts on it.
-        """
-        mine = _resources(step)
-        key = (step['planned_start_s'], step['seq'])
-        for other in unfinished:
-            if (other['planned_end_s'] < step['planned_start_s'] - 1e-6
-                    and _resources(other) & mine):
-                return True
-            if (other['vm'] == step['vm'] and other['id'] != step['id']
-                    and (other['planned_start_s'], other['seq']) < key):
-                return True  # the hops of one VM go one after the other
-        return any(link_use.get(tuple(k), 0) >= link_cap.get(tuple(k), 1)
-                   for k in step.get('path') or ())
 
     def _start(self, step, source):
         now = self.clock()
@@ -484,31 +425,6 @@ class Engine:
         else:
             self.db.set_plan_state(plan_id, 'completed',
                                    expect=('executing',))
-
-
-def link_capacity(steps):
-    """``{link key: most migrations the schedule runs on it at once}``.
-
-    >>> link_capacity([
-    ...     {'path': [['a', 't']], 'planned_start_s': 0, 'planned_end_s': 5},
-    ...     {'path': [['a', 't']], 'planned_start_s': 1, 'planned_end_s': 6},
-    ...     {'path': [['a', 't']], 'planned_start_s': 5, 'planned_end_s': 9}])
-    {('a', 't'): 2}
-    """
-    events = {}
-    for s in steps:
-        for k in s.get('path') or ():
-            ev = events.setdefault(tuple(k), [])
-            ev.append((s['planned_start_s'], 1))
-            ev.append((s['planned_end_s'], -1))
-    cap = {}
-    for key, ev in events.items():
-        level = best = 0
-        for _, delta in sorted(ev):  # an end before a start at one instant
-            level += delta
-            best = max(best, level)
-        cap[key] = max(best, 1)
-    return cap
 
 
 def last_steps(steps):

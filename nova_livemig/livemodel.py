@@ -3,7 +3,12 @@
 Each agent casts a HostReport now and then; the model keeps the newest one
 per host. A report older than ``report_max_age_s`` is stale: its host counts
 as ``down`` (it receives no migrations, its VMs stay in the model so none is
-unaccounted for). Migrations the conductor saw complete are applied at once
+unaccounted for). When reports come again after none came at all (a
+message bus outage, the conductor's start), every host gets
+``report_max_age_s`` to report before it counts as down: an outage is no
+reason to judge a host gone.
+
+Migrations the conductor saw complete are applied at once
 (:meth:`LiveModel.vm_moved`), so the next plan does not wait for the next
 report; a report measured before the move does not undo it.
 
@@ -53,6 +58,7 @@ class LiveModel:
         self._lock = threading.Lock()
         self._entries = {}
         self._moved = {}
+        self._resumed_at = float('-inf')
 
     def update(self, report):
         """Take a HostReport (a :mod:`nova_livemig.messages` value or a
@@ -76,6 +82,9 @@ class LiveModel:
             old = self._entries.get(host['name'])
             if old is not None and old.measured_at > entry.measured_at:
                 return False
+            if not any(self._fresh(e, entry.received_at)
+                       for e in self._entries.values()):
+                self._resumed_at = entry.received_at  # the end of an outage
             self._entries[host['name']] = entry
         return True
 
@@ -101,17 +110,29 @@ class LiveModel:
         snap = self.snapshot()
         return {h.name for h in snap.hosts.values() if h.state == 'up'}
 
+    def _fresh(self, entry, now):
+        return now - entry.received_at <= self.report_max_age_s
+
+    def _stale(self, entry, now):
+        """Stale, and not in the grace after an outage: when reports
+        start again after none came at all (a message bus outage, a
+        conductor start), every host gets ``report_max_age_s`` to report
+        before it counts as down."""
+        return (not self._fresh(entry, now)
+                and now - self._resumed_at > self.report_max_age_s)
+
     def is_fresh(self, host):
+        """True when the host reported lately (or may still, after an
+        outage): it is not to be judged gone."""
         entry = self._entries.get(host)
-        return (entry is not None
-                and self.clock() - entry.received_at
-                <= self.report_max_age_s)
+        return entry is not None and not self._stale(entry, self.clock())
 
     def any_fresh(self):
         """True when some host's report is fresh: the bus carries reports.
         When none is, the conductor is cut off (a message bus outage), and
         no host should be judged gone."""
-        return any(self.is_fresh(name) for name in list(self._entries))
+        now = self.clock()
+        return any(self._fresh(e, now) for e in list(self._entries.values()))
 
     def snapshot(self):
         """The current :class:`~nova_livemig.model.Snapshot`.
@@ -131,7 +152,7 @@ class LiveModel:
         newest = {}
         for name, entry in sorted(entries.items()):
             host = dict(entry.host)
-            if now - entry.received_at > self.report_max_age_s:
+            if self._stale(entry, now):
                 host['state'] = 'down'
             hosts.append(host)
             for vm in entry.vms:

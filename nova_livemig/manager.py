@@ -16,6 +16,7 @@ from nova_livemig import execution
 from nova_livemig import graph as graph_mod
 from nova_livemig import livemodel
 from nova_livemig import notifications
+from nova_livemig import periodic
 from nova_livemig import placement
 from nova_livemig import plan as plan_mod
 from nova_livemig import planning
@@ -57,13 +58,14 @@ class Conductor:
             db, self.live, executor, execution.settings_from(conf),
             self.options, self.algorithms, notify=self.notify, clock=clock)
         self.periodic = None
+        if conf.periodic.enabled:
+            # a bad schedule line is a configuration error: found here
+            self.periodic = periodic.Runner.from_conf(conf, self)
         self._published_at = float('-inf')
 
     def start(self):
         self.engine.start()
-        if self.conf.periodic.enabled:
-            from nova_livemig import periodic
-            self.periodic = periodic.Runner.from_conf(self.conf, self)
+        if self.periodic is not None:
             self.periodic.start()
 
     def stop(self):

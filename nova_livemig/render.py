@@ -61,7 +61,7 @@ def schedule_report(snapshot, result, schedule, options, rows=MAX_ROWS):
                      f'{n.stuck} never find room)')
     lines.append(f"switched algorithm: {schedule.count('switched')}, "
                  f"delayed: {schedule.count('delayed')}, "
-                 f"temporary hops: {schedule.count('hop')}")
+                 f"temporary hops: {schedule.count('hop: via')}")
     for key in ('power_saved_w', 'stddev_before', 'stddev_after',
                 'hosts_over_target_before', 'hosts_over_target_after'):
         if key in s:

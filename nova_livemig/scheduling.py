@@ -143,7 +143,7 @@ class Schedule:
                 'bound_reason': self.bound_reason,
                 'switched': self.count('switched'),
                 'delayed': self.count('delayed'),
-                'hops': self.count('hop'),
+                'hops': self.count('hop: via'),
                 'nova_default': (self.nova.to_primitive()
                                  if self.nova else None)}
 
@@ -161,14 +161,14 @@ def schedule(snapshot, graph, moves, options, algorithms, nova=True):
     """
     predictor = bandwidth.Predictor(options, algorithms)
     sim = _Simulation(snapshot, graph, moves, options, predictor,
-                                mode='livemig')
+                      mode='livemig')
     done, unscheduled = sim.run()
     bound_s, reason = _bound(sim, predictor)
     makespan = max((m.end_s for m in done), default=0.0)
     baseline = None
     if nova:
-        nsim = _Simulation(snapshot, graph, moves, options,
-                                     predictor, mode='nova')
+        nsim = _Simulation(snapshot, graph, moves, options, predictor,
+                           mode='nova')
         ndone, nstuck = nsim.run()
         algo = (NOVA_ALGORITHM if NOVA_ALGORITHM in algorithms
                 else 'the planned algorithm (no precopy model loaded)')
@@ -188,7 +188,7 @@ def _bound(sim, predictor):
     asked, without the hops it added)."""
     items = []
     for task, source, destination, links in sim.original_tasks():
-        if task.state == 'dropped':
+        if task.state == 'dropped' or sim.location[task.vm.id] != destination:
             continue
         alone = min(sim.capacity[k] for k in links)
         preds = [predictor.predict(task.vm, a, alone)
@@ -443,6 +443,7 @@ class _Simulation:
         if t is None:
             return 0.0
         for task in joined:   # set-up over: it starts sending
+            task.last_s = t
             for k in task.links:
                 self.flows_on_link[k].add(task)
         dirty = set()
@@ -705,7 +706,7 @@ class _Simulation:
                  if self.location[x.vm.id] == x.source]
         if not self.nova:
             for task in ready:
-                if task.hopped:
+                if task.hopped or not self._frees_room(task):
                     continue
                 spare = self._spare(task)
                 if spare is not None:
@@ -714,6 +715,18 @@ class _Simulation:
         victim = ready[0] if ready else blocked[0]
         self._give_up(victim)
         return True
+
+    def _frees_room(self, task):
+        """True when the moves waiting to leave the destination would make
+        room for the VM: the move is in a cycle, a hop can break it."""
+        vm, dst = task.vm, task.destination
+        host = self.snapshot.hosts[dst]
+        leaving = [x.vm for x in self.by_src.get(dst, ())
+                   if x.state == 'pending' and x.source == dst]
+        return (self.alloc_vcpus[dst] - sum(v.vcpus for v in leaving)
+                + vm.vcpus <= host.vcpu_capacity + _EPS
+                and self.alloc_mem[dst] - sum(v.memory_mib for v in leaving)
+                + vm.memory_mib <= host.memory_capacity_mib + _EPS)
 
     def _spare(self, task):
         vm = task.vm
@@ -761,6 +774,10 @@ class _Simulation:
                       f'{task.source}: an earlier move of it did not run')
         elif self.nova:
             reason = f'never found room on {task.destination}'
+        elif not self._frees_room(task):
+            reason = (f'no room on {task.destination} for {vm.vcpus} vcpus '
+                      f'/ {vm.memory_mib} MiB, and the moves planned out of '
+                      'it do not free enough')
         else:
             chain = [task.source, task.destination]
             while True:

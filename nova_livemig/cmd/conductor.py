@@ -82,10 +82,9 @@ class Service:
                                 invoke_args=(conf, self.transport))
         host = conf.conductor.host
         self.conductor = manager.Conductor(conf, db, executor)
-        self.conductor.notify = make_notify(
-            self.transport if not self.own_transport
-            else rpc.get_notification_transport(conf),
-            host or self.conductor.host)
+        self.notification_transport = rpc.get_notification_transport(conf)
+        self.conductor.notify = make_notify(self.notification_transport,
+                                            host or self.conductor.host)
         self.conductor.engine.notify = self.conductor.notify
         self.server = rpc.get_server(
             self.transport, rpc.CONDUCTOR_TOPIC, self.conductor.host,
@@ -99,6 +98,7 @@ class Service:
         self.server.stop()
         self.server.wait()
         self.conductor.stop()
+        rpc.cleanup(self.notification_transport)
         if self.own_transport:
             rpc.cleanup(self.transport)
 

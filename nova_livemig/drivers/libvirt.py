@@ -19,16 +19,21 @@ the decisions (post-copy switch, abort) from
   ``[libvirt] dirty_rate_windows`` windows, reported as mean and spread.
 """
 
+import dataclasses
 import threading
 import time
 
-import libvirt
 from oslo_log import log as logging
 
 from nova_livemig import drivers
 from nova_livemig import exception
 from nova_livemig.drivers import libvirt_stats
 from nova_livemig.drivers import migration
+
+try:
+    import libvirt
+except ImportError:  # the driver refuses to start; doctests still import
+    libvirt = None
 
 LOG = logging.getLogger(__name__)
 
@@ -68,8 +73,11 @@ class _Migration:
         self.step = step
         self.dom = dom
         self.phase = migration.PRECOPY
-        #: a post-copy switch asked for before QEMU moved any page
-        self.switch_pending = False
+        #: when migrateStartPostCopy was last sent (None: not yet; the
+        #: switch was asked for before QEMU moved any page)
+        self.switch_sent_at = None
+        #: the source shows the guest paused for post-copy
+        self.switch_seen = False
         self.history = []
         self.done = threading.Event()
         self.event_stats = None
@@ -91,6 +99,11 @@ class LibvirtDriver(drivers.ComputeDriver):
 
     def __init__(self, conf):
         super().__init__(conf)
+        if libvirt is None:
+            raise exception.InvalidInput(
+                '[agent] driver', 'libvirt',
+                'a driver whose library is installed: the libvirt driver '
+                'needs libvirt-python (pip install libvirt-python)')
         self.host = conf.agent.host
         self.opts = conf.libvirt
         if (self.opts.live_migration_with_native_tls
@@ -319,8 +332,8 @@ class LibvirtDriver(drivers.ComputeDriver):
                     last = job.history[-1] if job.history else None
                     return last or migration.JobInfo(
                         state=migration.JOB_RUNNING, phase=job.phase)
-                if job.switch_pending:
-                    self._start_postcopy(job)
+                if job.phase == migration.POSTCOPY and not job.switch_seen:
+                    self._follow_switch(job)
                 with self._lock:
                     job.history.append(info)
                     del job.history[:-HISTORY]
@@ -339,13 +352,15 @@ class LibvirtDriver(drivers.ComputeDriver):
             state, error = migration.JOB_CANCELLED, job.error
         else:
             state, error = migration.JOB_FAILED, job.error
-        last = job.history[-1] if job.history else None
+        # post-copy only when it was seen (or pages were requested): a
+        # switch asked for too late leaves a pre-copy
+        phase = (migration.POSTCOPY if job.switch_seen
+                 else migration.PRECOPY)
+        last = dataclasses.replace(
+            job.history[-1] if job.history else migration.JobInfo(),
+            phase=phase)
         stats = job.event_stats if state == migration.JOB_COMPLETED else None
         final = libvirt_stats.finished_job(stats, last, state, error)
-        if job.phase == migration.POSTCOPY:
-            final = migration.JobInfo(**{
-                **{f: getattr(final, f) for f in final.__dataclass_fields__},
-                'phase': migration.POSTCOPY})
         with self._lock:
             job.final = final
         return final
@@ -357,30 +372,41 @@ class LibvirtDriver(drivers.ComputeDriver):
             return list(job.history) if job is not None else []
 
     def switch_to_postcopy(self, vm):
-        """Switch to post-copy; asked for while QEMU still sets up (it
-        refuses then), the switch is made at the first look at the job
-        once pages flow."""
+        """Switch to post-copy. Asked for while QEMU still sets up (it
+        refuses then, or forgets the request when the migration really
+        starts), the switch is sent, and sent again, at each look at the
+        job until the source shows the guest paused for post-copy."""
         with self._lock:
             job = self._jobs.get(vm)
         if job is None or job.done.is_set():
             raise exception.MigrationFailed(
                 f'{vm} has no running migration to switch to post-copy')
         job.phase = migration.POSTCOPY
-        if not any(h.memory_total_bytes for h in job.history):
-            job.switch_pending = True
+        if any(h.memory_total_bytes for h in job.history):
+            self._start_postcopy(job)
+
+    def _follow_switch(self, job):
+        try:
+            state, reason = job.dom.state()
+        except libvirt.libvirtError:
             return
-        self._start_postcopy(job)
+        if state == libvirt.VIR_DOMAIN_PAUSED and reason in (
+                libvirt.VIR_DOMAIN_PAUSED_POSTCOPY,
+                libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED):
+            job.switch_seen = True
+        elif (job.switch_sent_at is None
+              or time.monotonic() - job.switch_sent_at >= 1.0):
+            self._start_postcopy(job)
 
     def _start_postcopy(self, job):
+        job.switch_sent_at = time.monotonic()
         try:
             job.dom.migrateStartPostCopy(0)
-            job.switch_pending = False
         except libvirt.libvirtError as err:
-            if job.done.wait(1.0):
-                return  # it ended meanwhile; job_info tells how
-            job.switch_pending = True
-            LOG.warning('%s: switch to post-copy refused, trying again: '
-                        '%s', job.step.vm, err.get_error_message())
+            if not job.done.is_set():
+                LOG.info('%s: switch to post-copy refused (sent again at '
+                         'the next look): %s', job.step.vm,
+                         err.get_error_message())
 
     def abort(self, vm):
         with self._lock:

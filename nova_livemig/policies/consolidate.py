@@ -11,8 +11,9 @@ How (multi-resource best-fit decreasing around a kept set):
 
 1. Hosts holding pinned or unmovable VMs are kept. The others are ranked
    fullest first, in the resource that binds the cluster (fewest
-   migrations: full hosts keep their VMs), and kept in that order until the kept hosts can hold the demand in memory, vcpus and
-   busy CPU: the size of the lower bound.
+   migrations: full hosts keep their VMs), and kept in that order until
+   the kept hosts can hold the demand in memory, vcpus and busy CPU: the
+   size of the lower bound.
 2. The VMs of the other hosts, largest first, go to the kept host they fit
    most tightly (least memory left) in their own rack, else anywhere,
    searched in sorted indexes per aggregate class (and rack): traffic that

@@ -313,6 +313,8 @@ def test_conductor_restarted_mid_plan(cluster):
     cluster.check_consistent(view)
     assert view['state'] == 'completed'
     assert cluster.placement()['h1'] == []
+    with open(cluster.log('conductor')) as f:
+        assert f'resuming plan {view["id"]}' in f.read()
 
 
 def test_rabbitmq_restarted_mid_plan(cluster, rabbitmq):

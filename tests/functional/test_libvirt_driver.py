@@ -218,6 +218,7 @@ def test_measure_busy_and_quiet_guests(state, drivers, where):
     assert 0.0 <= host['cpu_util'] <= 1.0
     by_id = {v['id']: v for v in vms}
     busy, quiet = by_id[BUSY], by_id[QUIET]
+    print(f'measured: host {host}; busy {busy}; quiet {quiet}')
     for vm in (busy, quiet):
         assert vm['host'] == 'node1'
         assert vm['memory_mib'] == 256 and vm['vcpus'] == 1
@@ -242,6 +243,7 @@ def test_precopy_of_a_quiet_guest(state, drivers, where, libvirt):
     assert any(s.state == migration.JOB_RUNNING and s.processed_bytes > 0
                for s in samples), samples
     stats = drivers['node1'].completed_stats(QUIET)
+    print(f'pre-copy, quiet: {stats}')
     # 64 MiB working set plus the guest's kernel and page cache, about
     # 140 MiB at about 22.6 MiB/s
     assert 3.0 < stats['total_s'] < 60.0, stats
@@ -266,6 +268,7 @@ def test_abort_at_the_deadline_keeps_the_guest_on_the_source(
     assert migration.result_state(job) == 'aborted'
     # no completed statistics after an abort: the last running sample
     stats = drivers['node1'].completed_stats(BUSY)
+    print(f'aborted at {aborted:.1f} s: {stats}')
     assert stats['bytes'] > 0 and stats['total_s'] > 4.0, stats
     assert stats['bytes'] == samples[-1].processed_bytes
     assert _running_on(libvirt, state, BUSY, 'node1')
@@ -320,6 +323,7 @@ def test_destination_libvirtd_dies_mid_migration(state, drivers, where,
         if _libvirtd_pid(dst['netns']) is None:
             _start_libvirtd(state, dst)
     assert killed, 'the migration ended before libvirtd could be killed'
+    print(f'libvirtd killed at {killed[0]:.1f} s: {job}')
     assert switched is None and aborted is None
     assert job.state == migration.JOB_FAILED, job
     assert job.error
@@ -349,6 +353,8 @@ def test_postcopy_switch_when_the_plan_says(state, drivers, where,
     assert job.state == migration.JOB_COMPLETED, job
     where[BUSY] = 'node2'
     stats = drivers['node1'].completed_stats(BUSY)
+    print(f'post-copy after {switched:.1f} s: {stats}, '
+          f'{job.postcopy_requests} page requests')
     # from the source's job-completed event: libvirt keeps no completed
     # statistics after post-copy
     assert stats['postcopy'] is True, stats
@@ -382,6 +388,8 @@ def test_postcopy_switch_when_precopy_stops_converging(state, drivers,
     assert job.state == migration.JOB_COMPLETED, job
     where[BUSY] = 'node1'
     stats = driver.completed_stats(BUSY)
+    print(f'post-copy when not converging, after {switched:.1f} s, '
+          f'{max(s.iteration for s in samples)} passes: {stats}')
     assert stats['postcopy'] is True, stats
     assert _running_on(libvirt, state, BUSY, 'node1')
     _clean(BUSY, state)

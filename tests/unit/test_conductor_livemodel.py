@@ -101,3 +101,21 @@ def test_moved_vm_stays_accounted_for_when_its_host_goes_quiet():
     live.vm_moved('v1', 'b', at=101.0)
     live.update(report('a', [], 102.0))  # a no longer has it; b is silent
     assert live.snapshot().vms['v1'].host == 'b'
+
+
+def test_after_an_outage_hosts_get_time_to_report_again():
+    clock = cf.Clock(100.0)
+    live = livemodel.LiveModel(30, clock=clock)
+    live.update(report('a', [], 100.0))
+    live.update(report('b', [], 100.0))
+    clock.now = 200.0  # nothing came for 100 s: an outage
+    assert not live.any_fresh()
+    live.update(report('a', [], 200.0))  # the first report after it
+    assert live.any_fresh() and live.is_fresh('b')
+    assert live.snapshot().hosts['b'].state == 'up'
+    clock.now = 215.0
+    live.update(report('a', [], 215.0))
+    clock.now = 231.0  # b had its report_max_age_s: now it is down
+    live.update(report('a', [], 231.0))
+    assert not live.is_fresh('b')
+    assert live.snapshot().hosts['b'].state == 'down'

@@ -251,3 +251,27 @@ def test_too_few_passes_to_tell(ls):
     assert not ls.stops_converging([_job(1, 200), _job(2, 100),
                                     _job(3, 100)])
     assert not ls.stops_converging([])
+
+
+def test_the_driver_refuses_to_start_without_libvirt_python():
+    from oslo_config import cfg
+
+    from nova_livemig import conf as nconf
+    from nova_livemig import exception
+    saved = {k: sys.modules.get(k) for k in
+             ('libvirt', 'nova_livemig.drivers.libvirt')}
+    sys.modules['libvirt'] = None
+    sys.modules.pop('nova_livemig.drivers.libvirt', None)
+    try:
+        driver_mod = importlib.import_module('nova_livemig.drivers.libvirt')
+        conf = cfg.ConfigOpts()
+        nconf.register_opts(conf)
+        conf([], project='nova-livemig', default_config_files=[])
+        with pytest.raises(exception.InvalidInput, match='libvirt-python'):
+            driver_mod.LibvirtDriver(conf)
+    finally:
+        for key, module in saved.items():
+            if module is None:
+                sys.modules.pop(key, None)
+            else:
+                sys.modules[key] = module

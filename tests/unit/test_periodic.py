@@ -127,3 +127,32 @@ def test_dry_run_records_without_executing(db):
     r.run_once()
     assert {p['policy']: p['state'] for p in db.list_plans()}[
         'balance'] == 'dry-run'
+
+
+def test_conductor_runs_the_schedule_from_config(tmp_path):
+    from tests.unit import conductor_fixtures as cf
+    from tests.unit import test_conductor_endpoint as te
+    from nova_livemig import manager
+    conf = te.make_conf(tmp_path)
+    conf.set_override('enabled', True, 'periodic')
+    conf.set_override('schedule', ['drain | 0 3 * * * | dry-run'],
+                      'periodic')
+    db = db_api.from_conf(conf)
+    cond = manager.Conductor(conf, db, cf.RecordingExecutor())
+    cond.start()
+    try:
+        assert cond.periodic.entries == [
+            periodic.Entry('drain', '0 3 * * *', 'dry-run')]
+        import time
+        deadline = time.monotonic() + 10
+        while db.last_run('drain') is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db.last_run('drain')[0] == '0 3 * * *'  # it ran once
+        assert not db.acquire_lease(periodic.LEASE, 'other', 60)
+    finally:
+        cond.stop()
+    assert db.acquire_lease(periodic.LEASE, 'other', 60)  # released
+    db.release_lease(periodic.LEASE, 'other')
+    conf.set_override('schedule', ['nosuch | 0 3 * * *'], 'periodic')
+    with pytest.raises(exception.InvalidInput, match='nosuch'):
+        manager.Conductor(conf, db, cf.RecordingExecutor())

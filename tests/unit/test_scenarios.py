@@ -106,8 +106,8 @@ def check_expect(expect, snap, result, sched):
     in_use = {h for vm, h in where.items()}
     checks = {
         'unscheduled': lambda v: len(sched.unscheduled) == v,
-        'unscheduled_reason_contains': lambda v: all(
-            v in u.reason for u in sched.unscheduled) and sched.unscheduled,
+        'unscheduled_reason_contains': lambda v: any(
+            v in u.reason for u in sched.unscheduled),
         'moves': lambda v: len(sched.moves) == v,
         'moves_max': lambda v: len(sched.moves) <= v,
         'hops_min': lambda v: sched.count('hop') >= v,

@@ -139,7 +139,10 @@ def test_any_moves_schedule_safely(case):
     # the bound is a bound (up to the 1e-3 the cost models wobble by
     # between nearby bandwidths)
     assert sched.makespan_s >= sched.bound_s * (1 - 1e-3) or not [
-        m for m in sched.moves if not m.note.startswith('hop')]
+        m for m in sched.moves if not m.note.startswith('hop')], (
+        sched.bound_reason, [(m.vm, m.source, m.destination, m.start_s,
+                              m.end_s, m.algorithm, m.rates, m.note)
+                             for m in sched.moves])
 
 
 @SETTINGS

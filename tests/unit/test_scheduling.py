@@ -202,3 +202,56 @@ def test_max_min_fair_never_exceeds_capacity():
     assert rates[3] == rates[4] == 0.5
     assert rates[1] == 2.5 and rates[2] == 7.5
     assert not math.isinf(max(rates.values()))
+
+
+def test_core_modules_import_nothing_heavy():
+    import subprocess
+    import sys
+    code = ('import sys\n'
+            "sys.modules['libvirt'] = None\n"
+            "sys.modules['oslo_messaging'] = None\n"
+            'import nova_livemig.scheduling, nova_livemig.bandwidth\n'
+            'import nova_livemig.lowerbound, nova_livemig.render\n'
+            'import nova_livemig.policies.consolidate\n'
+            'import nova_livemig.policies.balance\n'
+            "assert 'matplotlib' not in sys.modules\n")
+    subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_draw_html_and_png(tmp_path):
+    snap = star(['a', 'b', 'c'], [('v1', 'a', 40, 0.0), ('v2', 'b', 40, 0.0),
+                                  ('x1', 'a', 24, 0.0), ('x2', 'b', 24, 0.0)])
+    g, moves = moves_for(snap, [('v1', 'b'), ('v2', 'a')])
+    sched = scheduling.schedule(snap, g, moves, OPTIONS, STAND_INS)
+    from nova_livemig import render
+    page = render.draw(snap, g, sched, tmp_path / 'm.html')
+    text = page.read_text()
+    assert '<svg' in text and text.count('marker-end') == 3
+    assert 'hop: via c' in text
+    png = render.draw(snap, g, sched, tmp_path / 'm.png')
+    assert png.read_bytes()[:4] == b'\x89PNG'
+    lines = render.schedule_report(snap, plan.Plan('moves', tuple(moves)),
+                                   sched, OPTIONS)
+    assert any('temporary hops: 1' in line for line in lines)
+
+
+def test_cli_prints_schedule_and_draws(tmp_path, capsys):
+    import json
+
+    from nova_livemig.cmd import cli
+    snap = star(['a', 'b', 'c'], [('v1', 'a', 8, 5.0), ('v2', 'b', 8, 5.0)])
+    path = tmp_path / 'snap.json'
+    path.write_text(json.dumps(snap.to_primitive()))
+    out = tmp_path / 'g.html'
+    status = cli.run(['plan', '--snapshot', str(path), '--policy',
+                      'consolidate', '--graph', str(out)])
+    text = capsys.readouterr().out
+    assert status == 0
+    assert 'hosts in use 2 -> 1 (lower bound 1)' in text
+    assert 'Nova default:' in text and out.exists()
+    assert cli.run(['plan', '--snapshot', str(path), '--policy', 'drain',
+                    '--rack', 'nope']) == 2
+    assert cli.run(['plan', '--snapshot', str(path), '--policy', 'drain',
+                    '--rack', 'tor', '--format', 'json']) in (0, 1)
+    data = json.loads(capsys.readouterr().out)
+    assert 'schedule' in data

@@ -15,12 +15,13 @@ import types
 import pytest
 from oslo_config import cfg
 
+from nova_livemig import algorithms
 from nova_livemig import cost
 from nova_livemig import model
 from nova_livemig import move_cost
 
 
-class LineRate:
+class LineRate(algorithms.Algorithm):
     """A stand-in cost model: memory over the path's payload rate, with a
     downtime of one dirty second's worth of pages."""
 

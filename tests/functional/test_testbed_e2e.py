@@ -1,0 +1,281 @@
+"""End to end on real QEMU guests: conductor, three agents with the
+``libvirt`` driver, RabbitMQ, the libvirt/QEMU namespace testbed.
+
+Each process is started from its console script with a config file
+written here; the agents run in the root namespace, each pointed at one
+node's libvirtd (``qemu+tcp``: the testbed's private namespaces only).
+``node3`` holds a quiet guest (2 MiB/s) and a busy one (40 MiB/s, more
+than its 200 Mbit/s link carries); the conductor plans a drain of
+``node3`` from the agents' measurements and executes it over RabbitMQ.
+The plan must take pre-copy for the quiet guest and a post-copy (or
+auto-converge) algorithm for the busy one; both guests must run on their
+destinations afterwards with clean memory checks, and the statistics the
+agents recorded must agree with the plan within the model's error.
+(``node3`` and not ``node1``: the other testbed tests use ``node1`` and
+``node2``, and a drain moves every guest of its host.)
+"""
+
+import importlib.util
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from oslo_config import cfg
+
+from nova_livemig import conf as conf_mod
+from nova_livemig import rpc
+from nova_livemig.cmd import control
+
+pytestmark = [pytest.mark.testbed, pytest.mark.rabbitmq, pytest.mark.slow]
+
+_PATH = (pathlib.Path(__file__).resolve().parents[2]
+         / 'tools' / 'testbed' / 'testbed.py')
+_spec = importlib.util.spec_from_file_location('testbed', _PATH)
+testbed = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(testbed)
+
+BIN = os.path.dirname(sys.executable)
+QUIET = f'e2eq-{os.getpid()}'
+BUSY = f'e2eb-{os.getpid()}'
+DRAINED = 'node3'
+ALGORITHMS = 'precopy,autoconverge,postcopy,hybrid'
+
+
+def _skip_or_fail(why):
+    if os.environ.get('CI', '').lower() == 'true':
+        pytest.fail(f'{why} (CI=true: the testbed tests must run)')
+    pytest.skip(why)
+
+
+def _write_conf(path, sections):
+    with open(path, 'w') as f:
+        for section, values in sections.items():
+            f.write(f'[{section}]\n')
+            for key, value in values.items():
+                f.write(f'{key} = {value}\n')
+            f.write('\n')
+    return path
+
+
+@pytest.fixture
+def state():
+    try:
+        import libvirt  # noqa: F401
+    except ImportError:
+        _skip_or_fail('libvirt-python is not installed')
+    try:
+        state = testbed.load_state()
+    except testbed.TestbedNotUp as exc:
+        _skip_or_fail(str(exc))
+    if len(state['nodes']) < 3:
+        pytest.skip('this test needs a testbed of 3 nodes')
+    return state
+
+
+@pytest.fixture
+def guests(state):
+    import libvirt
+    testbed.start_guest(DRAINED, QUIET, memory_mib=256, dirty_mib_s=2,
+                        wws_mib=64, scan_s=2, state=state)
+    testbed.start_guest(DRAINED, BUSY, memory_mib=256, dirty_mib_s=40,
+                        wws_mib=128, scan_s=2, state=state)
+    for name in (QUIET, BUSY):
+        st = testbed.wait_for_status(name, min_scans=1, timeout_s=180,
+                                     state=state)
+        assert st['status'] == 'ok', st
+    yield (QUIET, BUSY)
+    for node in state['nodes']:
+        conn = libvirt.open(node['libvirt_uri'])
+        try:
+            for name in (QUIET, BUSY):
+                try:
+                    conn.lookupByName(name).destroy()
+                except libvirt.libvirtError:
+                    pass
+        finally:
+            conn.close()
+    for name in (QUIET, BUSY):
+        testbed.serial_log(name, state).unlink(missing_ok=True)
+
+
+class Cluster:
+    """A conductor and one libvirt agent per testbed node."""
+
+    def __init__(self, rabbitmq, tmp_path, state):
+        self.tmp = tmp_path
+        nodes = state['nodes']
+        topo = {'version': 1,
+                'hosts': [{'name': n['name'], 'vcpus': 2,
+                           'memory_mib': 4096} for n in nodes],
+                'vms': [],
+                'network': {'switches': ['sw'], 'links': [
+                    {'a': n['name'], 'b': 'sw', 'gbit_s': n['gbit_s']}
+                    for n in nodes]}}
+        topo_file = tmp_path / 'topology.json'
+        topo_file.write_text(json.dumps(topo))
+        self.publish = tmp_path / 'published.json'
+        common = {
+            'DEFAULT': {'transport_url': rabbitmq.url,
+                        'rpc_response_timeout': 30, 'debug': 'false'},
+            'oslo_messaging_rabbit': {'rabbit_retry_interval': 1,
+                                      'rabbit_retry_backoff': 1,
+                                      'rabbit_interval_max': 2},
+            'agent': {'driver': 'libvirt', 'report_interval_s': 5,
+                      'progress_interval_s': 1,
+                      'monitor_interval_s': 0.5},
+            # test network only: plain TCP without TLS
+            'libvirt': {'migration_uri_scheme': 'qemu+tcp://%s/system',
+                        'live_migration_with_native_tls': 'false',
+                        'vm_id': 'name', 'dirty_rate_windows': 3},
+            'planner': {'algorithms': ALGORITHMS, 'max_downtime_ms': 500},
+            'conductor': {'host': 'cond', 'report_max_age_s': 60,
+                          'publish_path': self.publish,
+                          'topology_file': topo_file,
+                          'job_poll_interval_s': 2, 'tick_s': 0.2,
+                          'deadline_factor': 3, 'deadline_margin_s': 30},
+            'database': {'connection':
+                         f'sqlite:///{tmp_path}/livemig.sqlite'},
+        }
+        self.conductor_conf = _write_conf(tmp_path / 'conductor.conf',
+                                          common)
+        self.agent_confs = {}
+        for n in nodes:
+            sections = {k: dict(v) for k, v in common.items()}
+            sections['agent']['host'] = n['name']
+            sections['libvirt']['connection_uri'] = n['libvirt_uri']
+            sections['libvirt']['migration_inbound_addr'] = n['address']
+            self.agent_confs[n['name']] = _write_conf(
+                tmp_path / f'agent-{n["name"]}.conf', sections)
+        self.procs = {}
+        self.conf = cfg.ConfigOpts()
+        conf_mod.register_opts(self.conf)
+        self.conf(['--config-file', str(self.conductor_conf)],
+                  default_config_dirs=[])
+        self.transport = rpc.get_transport(self.conf)
+        self.api = control.conductor_api(self.conf, self.transport)
+
+    def start(self):
+        cmds = {'conductor': [os.path.join(BIN, 'nova-livemig-conductor'),
+                              '--config-file', str(self.conductor_conf)]}
+        for host, path in self.agent_confs.items():
+            cmds[host] = [os.path.join(BIN, 'nova-livemig-agent'),
+                          '--config-file', str(path)]
+        for name, cmd in cmds.items():
+            self.procs[name] = subprocess.Popen(
+                cmd + ['--log-file', str(self.tmp / f'{name}.log')],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True)
+
+    def stop(self):
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        rpc.cleanup(self.transport)
+
+    def wait_reported(self, vms, timeout_s=120):
+        """Wait until the published snapshot shows ``vms`` on node3 with
+        a measured dirty rate."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                snap = json.loads(self.publish.read_text())
+                seen = {v['id']: v for v in snap['vms']}
+                if all(seen.get(vm, {}).get('host') == DRAINED
+                       for vm in vms):
+                    return {vm: seen[vm] for vm in vms}
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(1.0)
+        raise AssertionError(f'{vms} never reported on {DRAINED}')
+
+    def call(self, method, *args, retry_s=60):
+        deadline = time.monotonic() + retry_s
+        while True:
+            try:
+                return getattr(self.api, method)({}, *args)
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+
+
+@pytest.fixture
+def cluster(rabbitmq, tmp_path, state, guests):
+    c = Cluster(rabbitmq, tmp_path, state)
+    c.start()
+    yield c
+    c.stop()
+
+
+def _running_on(state, name):
+    import libvirt
+    found = []
+    for node in state['nodes']:
+        conn = libvirt.open(node['libvirt_uri'])
+        try:
+            dom = conn.lookupByName(name)
+            if dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING:
+                found.append(node['name'])
+        except libvirt.libvirtError:
+            pass
+        finally:
+            conn.close()
+    return found
+
+
+def test_drain_of_a_quiet_and_a_busy_guest(cluster, state):
+    reported = cluster.wait_reported([QUIET, BUSY])
+    assert reported[BUSY]['dirty_rate_mib_s'] > 15.0, reported
+    assert reported[QUIET]['dirty_rate_mib_s'] < 10.0, reported
+    view = cluster.call('create_plan', 'drain', [], [DRAINED], False)
+    steps = {s['vm']: s for s in view['steps']}
+    assert set(steps) >= {QUIET, BUSY}, view['steps']
+    assert steps[QUIET]['algorithm'] == 'precopy', steps[QUIET]
+    assert steps[BUSY]['algorithm'] in ('postcopy', 'hybrid',
+                                        'autoconverge'), steps[BUSY]
+    predicted = {m['vm']: m['predicted'] for m in view['document']['moves']}
+    cluster.call('execute_plan', view['id'])
+    deadline = time.monotonic() + 300
+    while True:
+        view = cluster.call('show_plan', view['id'])
+        if view['state'] in ('completed', 'failed', 'aborted'):
+            break
+        assert time.monotonic() < deadline, view['totals']
+        time.sleep(2.0)
+    print(json.dumps({s['vm']: {k: s[k] for k in (
+        'algorithm', 'state', 'host', 'elapsed_s', 'predicted_s', 'stats')}
+        for s in view['steps']}, indent=1))
+    print(json.dumps(predicted, indent=1))
+    steps = {s['vm']: s for s in view['steps']
+             if s['vm'] in (QUIET, BUSY)}
+    for vm, step in steps.items():
+        assert step['state'] == 'completed', step
+        assert step['host'] != DRAINED, step
+        assert _running_on(state, vm) == [step['host']]
+        stats = step['stats']
+        # the model's error on this testbed (doc/calibration.md): with
+        # default constants it over-predicts (it takes all memory as
+        # resident; the guests touched about half), by up to 2x
+        assert 0.3 * step['predicted_s'] <= stats['total_s'] \
+            <= 1.3 * step['predicted_s'], (vm, stats, step['predicted_s'])
+    assert steps[QUIET]['stats']['postcopy'] is False
+    assert steps[QUIET]['stats']['downtime_ms'] < 1.5 * 500
+    if steps[BUSY]['algorithm'] in ('postcopy', 'hybrid'):
+        assert steps[BUSY]['stats']['postcopy'] is True
+        assert steps[BUSY]['stats']['downtime_ms'] < 100.0
+    for vm in (QUIET, BUSY):
+        before = testbed.guest_status(vm, state)
+        after = testbed.wait_for_status(
+            vm, after_seq=before['seq'], min_scans=before['scans'] + 2,
+            timeout_s=90, state=state)
+        assert after['status'] == 'ok', after
