@@ -133,14 +133,21 @@ def watcher_consolidation(snapshot, target, by='memory'):
 
     order = sorted(free, key=used, reverse=True)   # most used first
     active = set(n for n in free if on[n])
+    smallest = min((vm.memory_mib for vm in snapshot.vms.values()),
+                   default=0)
+    dests = list(order)   # pruned of hosts that can take nothing more
     moves = {}
     for src in reversed(order):                     # least used first
         if not on[src] or any(vm.pinned for vm in on[src]):
             continue
         agg = set(snapshot.hosts[src].aggregates)
         for vm in sorted(on[src], key=lambda v: -v.memory_mib):
-            for dst in order:
-                if dst == src or dst not in active:
+            dead = 0
+            for dst in dests:
+                if dst not in active or free[dst][0] < smallest:
+                    dead += 1
+                    continue
+                if dst == src:
                     continue
                 f = free[dst]
                 if (f[0] < vm.memory_mib or f[1] < vm.vcpus
@@ -153,6 +160,9 @@ def watcher_consolidation(snapshot, target, by='memory'):
                 moves[vm.id] = dst
                 on[dst].append(vm)
                 break
+            if dead > 64:
+                dests = [d for d in dests
+                         if d in active and free[d][0] >= smallest]
         on[src] = [vm for vm in on[src] if vm.id not in moves
                    or moves[vm.id] == src]
         if not on[src]:
@@ -190,7 +200,10 @@ def _after(snapshot, dests):
 def _timed(func, *args):
     t0 = time.process_time()
     result = func(*args)
-    return result, time.process_time() - t0
+    spent = time.process_time() - t0
+    print(f'  [{func.__name__}: {spent:.1f} s CPU]', file=sys.stderr,
+          flush=True)
+    return result, spent
 
 
 def run_size(n_hosts, seed, options, algorithms, baseline_max_hosts,

@@ -173,7 +173,18 @@ def fit(runs, wws):
               if r['postcopy'] or (r['rate'] == 0
                                    and r['algorithm'] == 'precopy')]
     idle_mib = statistics.median(passes) if passes else None
+    # pre-copy pauses past QEMU's limit: the stream still buffered
+    # between QEMU and the wire when it stops the guest (MiB)
+    backlog = []
+    for r in done:
+        if r['postcopy'] or r['rate'] == 0:
+            continue
+        rate = goodput * r['link_mbit'] * 1e6 / 8
+        limit_ms = TARGET_MS - 5.0 - device_mib * MIB / rate * 1000
+        backlog.append((r['downtime_ms'] - limit_ms) / 1000 * rate / MIB)
     return {'goodput_fraction': round(goodput, 4),
+            'precopy_backlog_mib': (round(statistics.median(backlog), 2)
+                                    if backlog else None),
             'setup_s': round(setup_s, 3),
             'switchover_ms': round(max(switchover, 0.0), 2),
             'idle_resident_mib': round(idle_mib, 1) if idle_mib else None}
@@ -260,6 +271,7 @@ def choices(runs, key_chosen):
                  if best and chosen in medians else None)
         # the runs of the chosen and the best overlap: a tie within noise
         overlap = (best is not None and chosen in spread
+                   and chosen != best
                    and spread[chosen][0] <= spread[best][1])
         out.append({'link_mbit': link, 'rate': rate, 'chosen': chosen,
                     'best': best, 'ratio': ratio, 'medians': medians,

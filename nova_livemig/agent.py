@@ -10,6 +10,14 @@ post-copy, abort at the deadline), casts progress every
 ``[agent] progress_interval_s`` and the final result. Finished results
 are kept (``[agent] job_history``) for ``get_job``, so a conductor that
 restarted, or lost a cast, re-attaches. A step id is never started twice.
+
+Under the ``nova`` executor nova-compute starts the migration; the agent
+of the source is then asked to *tune* it (``tune_migration``, RPC 1.1):
+it waits up to :data:`TUNE_GRACE_S` for the job to show, attaches to it
+through the driver, sets the step's bandwidth cap and downtime limit, and
+reports progress and the result as for its own migrations. It never
+starts, aborts or switches that job: Nova does, and Nova's answer stays
+the authority on the step.
 """
 
 import collections
@@ -23,6 +31,8 @@ from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig import rpc
 from nova_livemig import rpcapi
+from nova_livemig.algorithms import precopy
+from nova_livemig.conf import cost_model
 from nova_livemig.drivers import migration
 
 LOG = logging.getLogger(__name__)
@@ -30,6 +40,11 @@ LOG = logging.getLogger(__name__)
 #: looks at a job the driver does not know before the agent gives up on it
 #: (libvirt may not show a job in the first instant after it started)
 NONE_GRACE_LOOKS = 3
+
+#: seconds the agent looks for a migration it is asked to tune before it
+#: gives up on it; nova-compute starts the job only after the scheduler,
+#: the destination's checks and its pre-live-migration (ports, volumes)
+TUNE_GRACE_S = 60.0
 
 
 class _Stopped(Exception):
@@ -39,8 +54,10 @@ class _Stopped(Exception):
 class _Step:
     """What the agent knows about one step (guarded by Agent._lock)."""
 
-    def __init__(self, step):
+    def __init__(self, step, tuned=False):
         self.step = step
+        #: a migration someone else started: the agent only tunes it
+        self.tuned = tuned
         self.progress = None
         self.result = None
 
@@ -59,6 +76,9 @@ class Agent:
     :param transport: an oslo.messaging RPC transport
     :param clock: monotonic clock (seconds) for the monitor loops
     """
+
+    #: see :data:`TUNE_GRACE_S` (tests shorten it)
+    tune_grace_s = TUNE_GRACE_S
 
     def __init__(self, conf, driver, transport, clock=time.monotonic):
         self.conf = conf
@@ -266,12 +286,179 @@ class Agent:
         for key in finished[:max(len(finished) - self.opts.job_history, 0)]:
             del self._steps[key]
 
+    # -- migrations someone else started (nova-compute) --
+
+    def tune_migration(self, step):
+        """Tune and watch, in a thread, the migration of ``step.vm`` that
+        someone else started on this host.
+
+        :param step: a :class:`~nova_livemig.messages.MigrationStep`
+        :returns: False when refused (not this host's step, or the step id
+            is known already); True when the watch started
+        """
+        if step.source != self.host:
+            LOG.error('tune_migration of step %s rejected: %s', step.step_id,
+                      exception.InvalidInput(
+                          'MigrationStep.source', step.source,
+                          f'this agent\'s host ({self.host})'))
+            return False
+        with self._lock:
+            known = self._steps.get(step.step_id)
+            if known is None:
+                self._steps[step.step_id] = _Step(step, tuned=True)
+        if known is not None:
+            LOG.warning('step %s (%s) is known already; not tuning it again',
+                        step.step_id, step.vm)
+            return False
+        thread = threading.Thread(target=self._tune, args=(step,),
+                                  name=f'livemig-tune-{step.step_id}',
+                                  daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+        return True
+
+    def _tune(self, step):
+        try:
+            if not self._attach(step):
+                self._forget(step.step_id)
+                return
+            self._apply_tuning(step)
+            job = self._watch(step)
+        except _Stopped:
+            LOG.warning('step %s: agent stopping; no longer watching %s',
+                        step.step_id, step.vm)
+            return
+        except Exception:
+            LOG.exception('step %s: watching the migration of %s failed; '
+                          'nova reports how it ends', step.step_id, step.vm)
+            self._forget(step.step_id)
+            return
+        if job is None:
+            LOG.warning('step %s: the driver lost the migration job of %s; '
+                        'nova reports how it ends', step.step_id, step.vm)
+            self._forget(step.step_id)
+            return
+        state = migration.result_state(job)
+        try:
+            stats = self.driver.completed_stats(step.vm)
+        except Exception:
+            LOG.exception('step %s: no stats for %s', step.step_id, step.vm)
+            stats = migration.stats_of(job)
+        error = None if state == 'completed' else (
+            job.error or f'migration {state}')
+        self._finish(step, state, stats, error)
+        self.driver.cleanup(step.vm)
+
+    def _attach(self, step):
+        """Wait up to :attr:`tune_grace_s` for a migration job of the VM;
+        False (logged) when none shows or the driver cannot follow one."""
+        deadline = self.clock() + self.tune_grace_s
+        while True:
+            if self._stopping.is_set():
+                raise _Stopped()
+            try:
+                if self.driver.attach_job(step.vm):
+                    LOG.info('step %s: following the migration of %s to %s '
+                             'that nova-compute started', step.step_id,
+                             step.vm, step.destination)
+                    return True
+            except NotImplementedError as err:
+                LOG.warning('step %s: not tuning %s: %s', step.step_id,
+                            step.vm, err)
+                return False
+            if self.clock() >= deadline:
+                LOG.warning('step %s: no migration of %s runs on %s %.0f s '
+                            'after the request to tune it (not started yet, '
+                            'or over already); not tuning it, nova reports '
+                            'how it ends', step.step_id, step.vm, self.host,
+                            self.tune_grace_s)
+                return False
+            self._stopping.wait(self.opts.monitor_interval_s)
+
+    def _downtime_limit_ms(self, step):
+        """The hypervisor's downtime limit for the step's target, as the
+        cost models assume it (the target less the switchover and the
+        device state over the link), in whole ms >= 1."""
+        params = cost_model.params_from(self.conf)
+        rate_mib_s = step.bandwidth_mib_s
+        predicted_s = step.predicted_total_s
+        if not rate_mib_s and predicted_s > 0:
+            rate_mib_s = step.predicted.get('bytes', 0) / migration.MIB / (
+                predicted_s)
+        if rate_mib_s > 0:
+            limit = precopy.downtime_limit_ms(
+                step.max_downtime_ms, rate_mib_s * migration.MIB, params)
+        else:  # no rate known: the device state is not counted
+            limit = step.max_downtime_ms - params.switchover_ms
+        return max(int(limit), 1)
+
+    def _apply_tuning(self, step):
+        """Set the step's bandwidth cap (0: leave nova's) and downtime
+        limit on the job; a refusal is logged, the watch goes on."""
+        bandwidth = step.bandwidth_mib_s or None
+        limit_ms = self._downtime_limit_ms(step)
+        try:
+            self.driver.tune_job(step.vm, bandwidth_mib_s=bandwidth,
+                                 max_downtime_ms=limit_ms)
+        except Exception as err:  # noqa: BLE001 - nova's job goes on
+            LOG.warning('step %s: could not tune the migration of %s: %s',
+                        step.step_id, step.vm, err)
+            return False
+        LOG.debug('step %s: %s tuned: bandwidth %s MiB/s, downtime limit '
+                  '%d ms', step.step_id, step.vm,
+                  'unchanged' if bandwidth is None else f'{bandwidth:g}',
+                  limit_ms)
+        return True
+
+    def _watch(self, step):
+        """Look at an attached job until it ends and report its progress;
+        returns the last JobInfo, or None when the driver lost the job.
+
+        At each progress report in pre-copy the tuning is applied again:
+        nova-compute sets its own downtime, in steps (``[libvirt]
+        live_migration_downtime*``), the first when its monitor first
+        sees the job, which may come after ours."""
+        last_progress = None
+        unseen = 0
+        while True:
+            if self._stopping.is_set():
+                raise _Stopped()
+            job = self.driver.job_info(step.vm)
+            if job.finished:
+                return job
+            if job.state == migration.JOB_NONE:
+                unseen += 1
+                if unseen > NONE_GRACE_LOOKS:
+                    return None
+            else:
+                unseen = 0
+                now = self.clock()
+                if migration.should_report_progress(
+                        last_progress, now, self.opts.progress_interval_s):
+                    if (last_progress is not None
+                            and job.phase == migration.PRECOPY):
+                        self._apply_tuning(step)
+                    last_progress = now
+                    self._progress(step, job)
+            self._stopping.wait(self.opts.monitor_interval_s)
+
+    def _forget(self, step_id):
+        with self._lock:
+            self._steps.pop(step_id, None)
+
     def abort_migration(self, step_id):
         """Abort a running step; False when there is nothing to abort."""
         with self._lock:
             known = self._steps.get(step_id)
         if known is None or known.result is not None:
             LOG.info('abort of step %s: not running here', step_id)
+            return False
+        if known.tuned:
+            LOG.warning('abort of step %s refused: nova-compute runs the '
+                        'migration of %s (abort it through nova)', step_id,
+                        known.step.vm)
             return False
         LOG.info('step %s: aborting %s on request', step_id, known.step.vm)
         return self.driver.abort(known.step.vm)
@@ -289,13 +476,13 @@ class Agent:
 
 
 class AgentEndpoint:
-    """The RPC methods of an agent (version 1.0; see
+    """The RPC methods of an agent (version 1.1; see
     :class:`~nova_livemig.rpcapi.AgentAPI`). Each validates its input
     before acting: a garbled cast is logged and dropped, a garbled call
     raises :class:`~nova_livemig.exception.InvalidInput` to the caller.
     """
 
-    target = oslo_messaging.Target(version='1.0')
+    target = oslo_messaging.Target(version='1.1')
 
     def __init__(self, agent):
         self._agent = agent
@@ -307,6 +494,14 @@ class AgentEndpoint:
             LOG.error('live_migrate rejected: invalid step: %s', err)
             return
         self._agent.live_migrate(step)
+
+    def tune_migration(self, ctxt, step):
+        try:
+            step = messages.MigrationStep.from_primitive(step)
+        except exception.InvalidInput as err:
+            LOG.error('tune_migration rejected: invalid step: %s', err)
+            return
+        self._agent.tune_migration(step)
 
     def abort_migration(self, ctxt, step_id):
         if not isinstance(step_id, str) or not step_id:

@@ -28,6 +28,21 @@ OPTS = [
     cfg.URIOpt('endpoint_override', schemes=('http', 'https'),
                help='Compute API root to use instead of the keystone '
                     'catalog, e.g. ``http://controller:8774/v2.1``.'),
+    cfg.BoolOpt('tune_via_agent', default=True,
+                help='After nova accepts a live migration, ask the '
+                     'nova-livemig agent of the source host to apply the '
+                     'step\'s bandwidth cap and downtime limit to the '
+                     'migration nova-compute runs, and to report its '
+                     'progress (RPC ``tune_migration``, agent API 1.1). '
+                     'Nova\'s API stays the authority on how the step '
+                     'ends.\n\nPossible values:\n\n'
+                     '* true: tune through the agent (it needs an agent '
+                     'whose ``[agent] host`` is the nova compute host name, '
+                     'with a driver that can follow a migration it did not '
+                     'start)\n'
+                     '* false: nova\'s own ``[libvirt] '
+                     'live_migration_bandwidth`` and '
+                     '``live_migration_downtime*`` apply\n'),
 ]
 
 

@@ -89,6 +89,47 @@ class ComputeDriver(abc.ABC):
             'postcopy'}`` as in a :class:`~nova_livemig.messages.Result`
         """
 
+    def attach_job(self, vm):
+        """Follow an outgoing migration of ``vm`` that this driver did not
+        start (nova-compute's, under the ``nova`` executor).
+
+        When a migration job of ``vm`` runs on this host, whoever started
+        it, the driver remembers it: from then on :meth:`job_info` reports
+        it, and once it ends, state ``completed`` when the VM has left
+        this host and ``failed`` or ``cancelled`` when it is still here;
+        :meth:`completed_stats` and :meth:`cleanup` work as for a job the
+        driver started. Attaching changes nothing in the job itself.
+
+        :param vm: the VM id
+        :returns: True when a running job of ``vm`` was found (or is
+            followed already), False when none runs (yet)
+        :raises NotImplementedError: when the driver cannot follow a job
+            it did not start
+        """
+        raise NotImplementedError(
+            f'the {self.name} driver cannot follow a migration it did not '
+            'start')
+
+    def tune_job(self, vm, bandwidth_mib_s=None, max_downtime_ms=None):
+        """Set the bandwidth cap and the downtime limit of ``vm``'s running
+        migration job (one the driver started or attached); nothing else
+        of the job changes.
+
+        :param vm: the VM id
+        :param bandwidth_mib_s: the cap in MiB/s (> 0), or None to leave
+            the job's bandwidth as it is
+        :param max_downtime_ms: the hypervisor's downtime limit in whole
+            milliseconds (>= 1; the caller has already taken off what the
+            limit does not cover, see
+            :func:`nova_livemig.algorithms.precopy.downtime_limit_ms`), or
+            None to leave it
+        :raises MigrationFailed: when no job of ``vm`` runs, or the
+            hypervisor refuses a value
+        :raises NotImplementedError: when the driver cannot tune a job
+        """
+        raise NotImplementedError(
+            f'the {self.name} driver cannot tune a running migration')
+
     def cleanup(self, vm):
         """Forget a finished job (after its result was sent).
 

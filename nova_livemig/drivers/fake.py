@@ -47,6 +47,12 @@ class _Job:
         self.phase = migration.PRECOPY
         self.ended_s = None
         self.error = None
+        #: started by someone else (nova-compute): see start_external_job
+        self.external = False
+        self.attached = False
+        #: what tune_job set last (None: left as it was)
+        self.bandwidth_mib_s = None
+        self.max_downtime_ms = None
 
 
 class FakeDriver(drivers.ComputeDriver):
@@ -66,6 +72,8 @@ class FakeDriver(drivers.ComputeDriver):
         self.clock = clock
         self._jobs = {}
         self._lock = threading.Lock()
+        #: every tune_job call: ``(vm, bandwidth_mib_s, max_downtime_ms)``
+        self.tunings = []
         os.makedirs(self.state_dir, exist_ok=True)
         with self._flock():
             if not os.path.exists(self._path(self.host)):
@@ -157,6 +165,44 @@ class FakeDriver(drivers.ComputeDriver):
         if down:
             with self._lock:
                 self._end(job, migration.JOB_FAILED, 0.0, down)
+
+    def start_external_job(self, step):
+        """Test hook: a migration started by someone else (nova-compute
+        under the ``nova`` executor) as the agent finds it: it runs and
+        ends like one of :meth:`start_migration`, but the agent learns of
+        it only through :meth:`attach_job`.
+
+        :param step: the :class:`~nova_livemig.messages.MigrationStep`
+            the simulation takes its duration and destination from
+        """
+        self.start_migration(step)
+        with self._lock:
+            self._jobs[step.vm].external = True
+
+    def attach_job(self, vm):
+        with self._lock:
+            job = self._jobs.get(vm)
+            if job is None:
+                return False
+            self._advance(job)
+            if job.state != migration.JOB_RUNNING:
+                return False
+            job.attached = True
+            return True
+
+    def tune_job(self, vm, bandwidth_mib_s=None, max_downtime_ms=None):
+        with self._lock:
+            job = self._jobs.get(vm)
+            if job is not None:
+                self._advance(job)
+            if job is None or job.state != migration.JOB_RUNNING:
+                raise exception.MigrationFailed(
+                    f'{vm} has no running migration to tune')
+            if bandwidth_mib_s is not None:
+                job.bandwidth_mib_s = bandwidth_mib_s
+            if max_downtime_ms is not None:
+                job.max_downtime_ms = max_downtime_ms
+            self.tunings.append((vm, bandwidth_mib_s, max_downtime_ms))
 
     def _destination_down(self, destination):
         """Why the destination refuses migrations, or None."""

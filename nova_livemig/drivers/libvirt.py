@@ -78,6 +78,7 @@ class _Migration:
         self.switch_sent_at = None
         #: the source shows the guest paused for post-copy
         self.switch_seen = False
+        self.switch_thread = None
         self.history = []
         self.done = threading.Event()
         self.event_stats = None
@@ -399,7 +400,20 @@ class LibvirtDriver(drivers.ComputeDriver):
             self._start_postcopy(job)
 
     def _start_postcopy(self, job):
-        job.switch_sent_at = time.monotonic()
+        """Send migrateStartPostCopy from a thread of its own: libvirt
+        may hold the call for seconds while the migration job is busy,
+        and the monitor must keep looking meanwhile."""
+        with self._lock:
+            if job.switch_thread is not None and \
+                    job.switch_thread.is_alive():
+                return
+            job.switch_sent_at = time.monotonic()
+            job.switch_thread = threading.Thread(
+                target=self._send_postcopy, args=(job,), daemon=True,
+                name=f'libvirt-postcopy-{job.step.vm}')
+            job.switch_thread.start()
+
+    def _send_postcopy(self, job):
         try:
             job.dom.migrateStartPostCopy(0)
         except libvirt.libvirtError as err:
@@ -407,6 +421,8 @@ class LibvirtDriver(drivers.ComputeDriver):
                 LOG.info('%s: switch to post-copy refused (sent again at '
                          'the next look): %s', job.step.vm,
                          err.get_error_message())
+        finally:
+            job.switch_sent_at = time.monotonic()
 
     def abort(self, vm):
         with self._lock:

@@ -27,8 +27,13 @@ its books:
 * :meth:`NovaExecutor.abort`: ``DELETE`` of the migration in progress
   (Nova refuses once it runs in post-copy).
 
-Bandwidth and downtime of the step are not passed on: Nova takes them from
-its own ``[libvirt]`` options. The executor speaks compute API microversion
+Bandwidth and downtime of the step are not passed to Nova, which takes
+them from its own ``[libvirt]`` options. With an RPC transport (the
+conductor passes one) and ``[nova] tune_via_agent``, :meth:`start` then
+casts ``tune_migration`` to the nova-livemig agent of the source host,
+which sets them on the libvirt job nova-compute runs and reports its
+progress; the cast is best effort and :meth:`job` stays the authority.
+The executor speaks compute API microversion
 2.80 (``block_migration: auto`` needs 2.25, the ``instance_uuid`` filter of
 ``/os-migrations`` 2.59, and 2.68 removed ``force``); the account needs
 Nova's admin policy. See ``doc/nova-executor.md``.
@@ -43,6 +48,7 @@ import requests
 
 from nova_livemig import exception
 from nova_livemig import executors
+from nova_livemig import rpcapi
 
 LOG = logging.getLogger(__name__)
 
@@ -194,7 +200,8 @@ class NovaExecutor(executors.Executor):
     """Live migrations through Nova's compute API (see the module).
 
     :param conf: the conductor's ConfigOpts, with the ``[nova]`` group
-    :param transport: unused
+    :param transport: the RPC transport to the agents, for
+        ``tune_migration`` (None: nothing is cast)
     :param session: a keystoneauth1 session to use instead of one built
         from ``[nova]`` (tests)
     :param clock: ``clock()`` -> seconds since the epoch
@@ -221,6 +228,10 @@ class NovaExecutor(executors.Executor):
         self._processed = {}
         #: step ids whose migration was seen running in post-copy
         self._postcopy = set()
+        #: casts tune_migration to the source's agent, or None
+        self.agent_api = None
+        if transport is not None and group.tune_via_agent:
+            self.agent_api = rpcapi.AgentAPI(transport)
 
     # The Executor API ------------------------------------------------------
 
@@ -229,6 +240,8 @@ class NovaExecutor(executors.Executor):
         ids = [m['id'] for m in self.client.list_migrations(vm)]
         self._before[step['step_id']] = max(ids, default=0)
         self.client.live_migrate(vm, step['destination'])
+        if self.agent_api is not None:
+            self._tune_via_agent(step)
 
     def abort(self, step):
         """:raises MigrationFailed: when nova has no migration of the VM in
@@ -282,6 +295,16 @@ class NovaExecutor(executors.Executor):
         return self._result(step, 'failed', host, last, error)
 
     # Helpers ---------------------------------------------------------------
+
+    def _tune_via_agent(self, step):
+        """Ask the source's agent to tune nova's migration; a failure is
+        logged only (nova migrates anyway, with its own settings)."""
+        try:
+            self.agent_api.tune_migration({}, step['source'], step)
+        except Exception as err:  # noqa: BLE001 - the migration runs
+            LOG.warning('step %s: could not ask the agent of %s to tune '
+                        'the migration of %s: %s', step['step_id'],
+                        step['source'], step['vm'], err)
 
     def _mine(self, step, migration):
         """True for a live migration started after the step was (all of

@@ -32,6 +32,7 @@ from nova_livemig import conf as livemig_conf  # noqa: E402
 from nova_livemig import exception  # noqa: E402
 from nova_livemig import messages  # noqa: E402
 from nova_livemig import plugins  # noqa: E402
+from nova_livemig import rpc  # noqa: E402
 from nova_livemig.executors import nova as nova_executor  # noqa: E402
 
 PREDICTED = {'algorithm': 'precopy', 'total_s': 2.0, 'downtime_ms': 50.0,
@@ -47,6 +48,27 @@ class HarnessAuth(ks_plugin.BaseAuthPlugin):
 
     def get_headers(self, session, **kwargs):
         return dict(self.headers)
+
+
+class RecordingRPCClient:
+    """Stands for the oslo.messaging client of the executor's AgentAPI:
+    the harness runs under eventlet, where nova-livemig's threading-only
+    RPC server refuses to start. Records ``(method, server, version,
+    kwargs)`` in a list shared with the test (to see the order)."""
+
+    def __init__(self, events, server=None, version=None):
+        self.events = events
+        self.server = server
+        self.version = version
+
+    def can_send_version(self, version):
+        return True
+
+    def prepare(self, server=None, version=None):
+        return RecordingRPCClient(self.events, server, version)
+
+    def cast(self, ctxt, method, **kwargs):
+        self.events.append((method, self.server, self.version, kwargs))
 
 
 class NovaExecutorHarnessTest(integrated_helpers.ProviderUsageBaseTestCase):
@@ -191,6 +213,61 @@ class NovaExecutorHarnessTest(integrated_helpers.ProviderUsageBaseTestCase):
         err = self.assertRaises(exception.MigrationFailed,
                                 self.executor.abort, step)
         self.assertIn('no live migration', str(err))
+
+    def executor_with_agents(self, conf):
+        """A nova executor with an RPC transport, its AgentAPI's client
+        recording; returns ``(executor, events)``."""
+        transport = rpc.get_transport(conf)
+        self.addCleanup(transport.cleanup)
+        executor = plugins.load(plugins.EXECUTORS, 'nova',
+                                invoke_args=(conf, transport),
+                                invoke_kwds={'session': self.session})
+        events = []
+        if executor.agent_api is not None:
+            executor.agent_api.client = RecordingRPCClient(events)
+        client = executor.client
+        real = client.live_migrate
+
+        def live_migrate(vm_id, host, block_migration='auto'):
+            real(vm_id, host, block_migration)
+            events.append(('os-migrateLive', host))
+        client.live_migrate = live_migrate
+        return executor, events
+
+    def test_tune_is_cast_to_the_source_agent_after_nova_accepts(self):
+        self.executor, events = self.executor_with_agents(
+            self.livemig_conf())
+        step = self.step('precopy')
+        self.executor.start(step)
+        self.assertEqual(
+            [('os-migrateLive', 'host2'),
+             ('tune_migration', 'host1', '1.1', {'step': step})], events)
+        messages.MigrationStep.from_primitive(events[1][3]['step'])
+        # nova's answer stays the authority: the step ends when nova ends
+        # it (the fake driver after 5 s)
+        self._wait_for_migration_status(self.vm, ['running'])
+        self.assertEqual('running', self.job(step).state)
+        job = self.wait_for_job(step, 'completed', 100)
+        self.assertEqual('host2', job.result['host'])
+        self.assertEqual('host2', self.host())
+        self.assertEqual(2, len(events))  # nothing else was cast
+
+    def test_refused_migration_casts_no_tune(self):
+        self.executor, events = self.executor_with_agents(
+            self.livemig_conf())
+        step = self.step('precopy', destination='no-such-host')
+        self.assertRaises(exception.MigrationFailed, self.executor.start,
+                          step)
+        self.assertEqual([], events)
+
+    def test_tune_via_agent_false_casts_nothing(self):
+        conf = self.livemig_conf()
+        conf.set_override('tune_via_agent', False, group='nova')
+        self.executor, events = self.executor_with_agents(conf)
+        self.assertIsNone(self.executor.agent_api)
+        self.executor.start(self.step('precopy'))
+        self._wait_for_migration_status(self.vm, ['running'])
+        self.assertEqual([('os-migrateLive', 'host2')], events)
 
     def test_bad_destination_is_refused_with_the_http_status(self):
         step = self.step('precopy', destination='no-such-host')

@@ -5,6 +5,9 @@ the server and its migration records; a test clock drives time).
 The same calls against Nova's real API are in tests/nova.
 """
 
+import threading
+
+import oslo_messaging
 import pytest
 from keystoneauth1 import token_endpoint
 from oslo_config import cfg
@@ -13,6 +16,8 @@ from nova_livemig import conf as livemig_conf
 from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig import plugins
+from nova_livemig import rpc
+from nova_livemig import rpcapi
 from nova_livemig.conf import nova_client
 from nova_livemig.executors import nova
 
@@ -188,6 +193,103 @@ def test_client_refusal_names_the_call_and_the_status():
 def test_start_asks_nova_for_the_planned_host(executor, fake):
     executor.start(step())
     assert fake.calls == [('live_migrate', 'vm1', 'h2')]
+
+
+# -- tune_migration to the source's agent (agent API 1.1) ----------------
+
+class RecordingAgentAPI:
+    """Records the casts in the fake's call list (to see their order)."""
+
+    def __init__(self, calls, fail=False):
+        self.calls = calls
+        self.fail = fail
+
+    def tune_migration(self, ctxt, host, step):
+        if self.fail:
+            raise RuntimeError('the message bus is gone')
+        self.calls.append(('tune_migration', host, step))
+
+
+class AgentStub:
+    """An agent endpoint of API 1.1 on host h1."""
+
+    target = oslo_messaging.Target(version='1.1')
+
+    def __init__(self):
+        self.got = []
+        self.seen = threading.Event()
+
+    def tune_migration(self, ctxt, step):
+        self.got.append(messages.MigrationStep.from_primitive(step))
+        self.seen.set()
+
+
+def test_start_casts_tune_to_the_source_agent_after_nova_accepts(
+        executor, fake):
+    executor.agent_api = RecordingAgentAPI(fake.calls)
+    executor.start(step())
+    assert fake.calls == [('live_migrate', 'vm1', 'h2'),
+                          ('tune_migration', 'h1', step())]
+
+
+def test_refused_live_migration_casts_no_tune(executor, fake):
+    executor.agent_api = RecordingAgentAPI(fake.calls)
+
+    def refuse(vm_id, host, block_migration='auto'):
+        raise exception.MigrationFailed('POST ...: HTTP 400')
+    fake.live_migrate = refuse
+    with pytest.raises(exception.MigrationFailed):
+        executor.start(step())
+    assert fake.calls == []
+
+
+def test_failed_tune_cast_is_logged_and_the_step_runs(executor, fake,
+                                                      caplog):
+    executor.agent_api = RecordingAgentAPI(fake.calls, fail=True)
+    executor.start(step())  # does not raise: nova migrates anyway
+    assert fake.calls == [('live_migrate', 'vm1', 'h2')]
+    assert ('step s1: could not ask the agent of h1 to tune the migration '
+            'of vm1: the message bus is gone') in caplog.text
+
+
+def test_tune_goes_over_the_transport_to_the_source_host(tmp_path, fake):
+    conf = make_conf(tmp_path)
+    transport = rpc.get_transport(conf)
+    agent = AgentStub()
+    server = rpc.get_server(transport, rpc.AGENT_TOPIC, 'h1', [agent])
+    server.start()
+    try:
+        ex = nova.NovaExecutor(conf, transport, session=object())
+        ex.client = fake
+        ex.start(step())
+        assert agent.seen.wait(10)
+        assert agent.got == [messages.MigrationStep.from_primitive(step())]
+    finally:
+        server.stop()
+        server.wait()
+        transport.cleanup()
+
+
+@pytest.mark.parametrize('text, transport', [
+    ('[nova]\ntune_via_agent = false\n', object()),
+    ('', None),  # no transport: nothing to cast on
+])
+def test_no_tune_when_disabled_or_without_transport(tmp_path, text,
+                                                    transport):
+    ex = nova.NovaExecutor(make_conf(tmp_path, text), transport,
+                           session=object())
+    assert ex.agent_api is None
+
+
+def test_tune_via_agent_is_on_by_default(tmp_path):
+    conf = make_conf(tmp_path)
+    assert conf.nova.tune_via_agent is True
+    transport = rpc.get_transport(conf)
+    try:
+        ex = nova.NovaExecutor(conf, transport, session=object())
+        assert isinstance(ex.agent_api, rpcapi.AgentAPI)
+    finally:
+        transport.cleanup()
 
 
 def test_abort_deletes_the_migration_in_progress(executor, fake):
