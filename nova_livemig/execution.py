@@ -164,8 +164,12 @@ class Engine:
     def on_progress(self, progress):
         """:param progress: a :class:`messages.Progress`"""
         data = progress.to_primitive()
+        values = {'progress': data}
+        if not self.executor.job_is_authority:
+            # news from the agent: no need to ask the executor for a while
+            values['last_news_at'] = self.clock()
         if self.db.update_step(progress.step_id, expect=('running',),
-                               progress=data, last_news_at=self.clock()):
+                               **values):
             step = self.db.get_step(progress.step_id)
             self.notify(notes.MIGRATION_PROGRESS,
                         notes.migration_progress_payload(step['plan_id'],
@@ -178,7 +182,12 @@ class Engine:
             LOG.warning('dropping result of unknown step %s (vm %s)',
                         result.step_id, result.vm)
             return
-        self._finish(step, result.to_primitive())
+        if self.executor.job_is_authority:
+            # the executor says when the step ends: ask it at once
+            self.db.update_step(step['id'], expect=('running',),
+                                last_news_at=0.0)
+        else:
+            self._finish(step, result.to_primitive())
         self.wake()
 
     # The runner --------------------------------------------------------------

@@ -20,6 +20,7 @@ the decisions (post-copy switch, abort) from
 """
 
 import dataclasses
+import math
 import threading
 import time
 
@@ -69,9 +70,12 @@ def start_event_loop():
 class _Migration:
     """One migration job (mutable; guarded by the driver's lock)."""
 
-    def __init__(self, step, dom):
+    def __init__(self, vm, dom, step=None):
+        self.vm = vm
         self.step = step
         self.dom = dom
+        #: started by someone else (nova-compute) and attached to
+        self.external = step is None
         self.phase = migration.PRECOPY
         #: when migrateStartPostCopy was last sent (None: not yet; the
         #: switch was asked for before QEMU moved any page)
@@ -244,13 +248,13 @@ class LibvirtDriver(drivers.ComputeDriver):
         except ValueError as err:
             raise exception.MigrationFailed(str(err)) from err
         dest = step.destination_uri or self._uri_for(step.destination)
-        job = _Migration(step, dom)
+        job = _Migration(step.vm, dom, step)
         with self._lock:
             old = self._jobs.get(step.vm)
             if old is not None and not old.done.is_set():
                 raise exception.MigrationFailed(
-                    f'{step.vm} is already migrating (step '
-                    f'{old.step.step_id})')
+                    f'{step.vm} is already migrating'
+                    + (f' (step {old.step.step_id})' if old.step else ''))
             self._jobs[step.vm] = job
         limit_ms = self._downtime_limit_ms(step)
         try:
@@ -295,9 +299,9 @@ class LibvirtDriver(drivers.ComputeDriver):
             if job.done.wait(0.1):
                 if job.error is not None:
                     with self._lock:
-                        self._jobs.pop(job.step.vm, None)
+                        self._jobs.pop(job.vm, None)
                     raise exception.MigrationFailed(
-                        f'{job.step.vm}: migration did not start: '
+                        f'{job.vm}: migration did not start: '
                         f'{job.error}')
                 return
             try:
@@ -310,10 +314,10 @@ class LibvirtDriver(drivers.ComputeDriver):
                     job.dom.migrateSetMaxDowntime(limit_ms, 0)
                 except libvirt.libvirtError as err:
                     LOG.warning('%s: downtime limit not set: %s',
-                                job.step.vm, err)
+                                job.vm, err)
                 return
         LOG.warning('%s: libvirt shows no job %.0f s after the start',
-                    job.step.vm, START_TIMEOUT_S)
+                    job.vm, START_TIMEOUT_S)
 
     def job_info(self, vm):
         with self._lock:
@@ -326,6 +330,9 @@ class LibvirtDriver(drivers.ComputeDriver):
                                                  job.phase)
             except libvirt.libvirtError:
                 info = None
+            if job.external and (info is None
+                                 or info.state == migration.JOB_NONE):
+                self._external_ended(job)
             if not job.done.is_set():
                 if (info is None or info.state != migration.JOB_RUNNING
                         or not info.memory_total_bytes):
@@ -365,6 +372,63 @@ class LibvirtDriver(drivers.ComputeDriver):
         with self._lock:
             job.final = final
         return final
+
+    def attach_job(self, vm):
+        """Follow a migration of ``vm`` that someone else started; see
+        :meth:`nova_livemig.drivers.ComputeDriver.attach_job`."""
+        with self._lock:
+            job = self._jobs.get(vm)
+        if job is not None and not job.done.is_set():
+            return True
+        try:
+            dom = self._lookup(vm)
+            stats = dom.jobStats()
+        except (exception.NotFound, libvirt.libvirtError):
+            return False
+        if libvirt_stats.job_state(stats.get('type')) != \
+                migration.JOB_RUNNING:
+            return False
+        with self._lock:
+            self._jobs[vm] = _Migration(vm, dom)
+        return True
+
+    def _external_ended(self, job):
+        """An attached job shows no job any more: completed when the VM
+        left (its domain here is gone or shut off), failed or cancelled
+        (libvirt's completed statistics tell) when it still runs here."""
+        try:
+            active = job.dom.isActive()
+        except libvirt.libvirtError:
+            active = False
+        if active:
+            try:
+                kind = job.dom.jobStats(
+                    libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED).get('type')
+            except libvirt.libvirtError:
+                kind = None
+            job.error = 'the migration ended; the VM is still here'
+            if kind == libvirt_stats.VIR_DOMAIN_JOB_CANCELLED:
+                job.error_code = libvirt_stats.VIR_ERR_OPERATION_ABORTED
+        job.done.set()
+
+    def tune_job(self, vm, bandwidth_mib_s=None, max_downtime_ms=None):
+        with self._lock:
+            job = self._jobs.get(vm)
+        if job is None or job.done.is_set():
+            raise exception.MigrationFailed(
+                f'{vm} has no running migration to tune')
+        try:
+            if bandwidth_mib_s is not None:
+                job.dom.migrateSetMaxSpeed(
+                    max(int(math.ceil(bandwidth_mib_s)), 1), 0)
+            if max_downtime_ms is not None:
+                job.dom.migrateSetMaxDowntime(
+                    max(int(max_downtime_ms), 1), 0)
+        except libvirt.libvirtError as err:
+            raise exception.MigrationFailed(
+                f'{vm}: the hypervisor refused bandwidth_mib_s='
+                f'{bandwidth_mib_s}, max_downtime_ms={max_downtime_ms}: '
+                f'{err.get_error_message()}') from err
 
     def history(self, vm):
         """The running samples of ``vm``'s job, oldest first."""
@@ -410,7 +474,7 @@ class LibvirtDriver(drivers.ComputeDriver):
             job.switch_sent_at = time.monotonic()
             job.switch_thread = threading.Thread(
                 target=self._send_postcopy, args=(job,), daemon=True,
-                name=f'libvirt-postcopy-{job.step.vm}')
+                name=f'libvirt-postcopy-{job.vm}')
             job.switch_thread.start()
 
     def _send_postcopy(self, job):
@@ -419,7 +483,7 @@ class LibvirtDriver(drivers.ComputeDriver):
         except libvirt.libvirtError as err:
             if not job.done.is_set():
                 LOG.info('%s: switch to post-copy refused (sent again at '
-                         'the next look): %s', job.step.vm,
+                         'the next look): %s', job.vm,
                          err.get_error_message())
         finally:
             job.switch_sent_at = time.monotonic()

@@ -23,6 +23,10 @@ class Executor(abc.ABC):
 
     #: the plugin name, as written in ``[conductor] executor``
     name = None
+    #: True when only :meth:`job` says how a step ends (the ``nova``
+    #: executor: Nova finishes its own bookkeeping after the migration);
+    #: progress and results from agents then inform but never end a step
+    job_is_authority = False
 
     def __init__(self, conf, transport=None):
         self.conf = conf

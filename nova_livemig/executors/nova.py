@@ -209,6 +209,7 @@ class NovaExecutor(executors.Executor):
     """
 
     name = 'nova'
+    job_is_authority = True
 
     def __init__(self, conf, transport=None, session=None, clock=None):
         super().__init__(conf, transport)

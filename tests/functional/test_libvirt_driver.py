@@ -24,6 +24,7 @@ import pytest
 from oslo_config import cfg
 
 from nova_livemig import conf as nconf
+from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig.drivers import libvirt_stats
 from nova_livemig.drivers import migration
@@ -394,3 +395,58 @@ def test_postcopy_switch_when_precopy_stops_converging(state, drivers,
     assert _running_on(libvirt, state, BUSY, 'node1')
     _clean(BUSY, state)
     driver.cleanup(BUSY)
+
+
+@pytest.mark.slow
+def test_attach_and_tune_a_migration_started_elsewhere(state, drivers,
+                                                       where, libvirt):
+    # nova-compute starts the migration (here: libvirt-python directly);
+    # the driver attaches to it, tunes it and follows it to the end.
+    import threading
+    src, dst = where[QUIET], 'node1' if where[QUIET] != 'node1' else 'node2'
+    driver = drivers[src]
+    _clean(QUIET, state, scans=1)
+    conn = libvirt.open(testbed.node(src, state)['libvirt_uri'])
+    dom = conn.lookupByName(QUIET)
+    assert driver.attach_job(QUIET) is False  # nothing runs yet
+    errors = []
+
+    def migrate():
+        try:
+            dom.migrateToURI3(
+                testbed.node(dst, state)['libvirt_uri'],
+                {libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: 5},
+                libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER)
+        except libvirt.libvirtError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=migrate)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not driver.attach_job(QUIET):
+            assert time.monotonic() < deadline, 'no job to attach to'
+            time.sleep(0.2)
+        driver.tune_job(QUIET, bandwidth_mib_s=40, max_downtime_ms=300)
+        assert dom.migrateGetMaxSpeed(0) == 40
+        assert dom.migrateGetMaxDowntime(0) == 300
+        while True:
+            job = driver.job_info(QUIET)
+            if job.finished:
+                break
+            assert time.monotonic() < deadline + 60, job
+            time.sleep(0.25)
+    finally:
+        thread.join(120)
+        conn.close()
+    assert not errors, errors
+    assert job.state == migration.JOB_COMPLETED, job
+    where[QUIET] = dst
+    stats = driver.completed_stats(QUIET)
+    print(f'attached pre-copy: {stats}')
+    assert stats['bytes'] > 80 * MIB and stats['total_s'] > 0, stats
+    with pytest.raises(exception.MigrationFailed, match='no running'):
+        driver.tune_job(QUIET, bandwidth_mib_s=10)
+    driver.cleanup(QUIET)
+    assert _running_on(libvirt, state, QUIET, dst)
+    _clean(QUIET, state)

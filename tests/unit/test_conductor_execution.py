@@ -408,3 +408,40 @@ def test_conductor_core_is_pure():
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_executor_that_is_the_authority_decides_the_end(tmp_path):
+    # With the nova executor, an agent's progress and result inform but
+    # never end a step: Nova finishes its own bookkeeping after the
+    # migration, so the step ends when the executor's job() says so.
+    c = cf.cluster(tmp_path, HOSTS, VMS[:1], {'v1': 'a'})
+    c.executor.job_is_authority = True
+    plan = cf.create(c, hosts=['a'])
+    c.engine.execute(plan['id'])
+    c.engine.run_once()
+    msg = c.executor.started[0]
+    c.executor.jobs[msg['step_id']] = {
+        'step_id': msg['step_id'], 'vm': 'v1', 'state': 'running',
+        'progress': None, 'result': None}
+    c.engine.on_progress(messages.Progress.from_primitive({
+        'step_id': msg['step_id'], 'vm': 'v1', 'elapsed_s': 1.0,
+        'processed_bytes': 1, 'remaining_bytes': 1, 'total_bytes': 2,
+        'dirty_rate_mib_s': 0.0, 'iteration': 1, 'phase': 'precopy'}))
+    c.clock.now += 6
+    c.engine.run_once()
+    # progress did not silence the poll: the executor was asked
+    assert c.executor.job_calls == [msg['step_id']]
+    c.result(msg)  # the agent saw the VM leave; Nova is not done yet
+    assert c.db.get_plan(plan['id'])['steps'][0]['state'] == 'running'
+    c.executor.jobs[msg['step_id']] = {
+        'step_id': msg['step_id'], 'vm': 'v1', 'state': 'completed',
+        'progress': None,
+        'result': {'step_id': msg['step_id'], 'vm': 'v1',
+                   'state': 'completed', 'host': msg['destination'],
+                   'stats': {'total_s': 1.0, 'downtime_ms': 5.0, 'bytes': 1,
+                             'iterations': 1, 'postcopy': False},
+                   'error': None}}
+    c.engine.run_once()  # asked at once after the agent's result
+    assert c.executor.job_calls == [msg['step_id']] * 2
+    plan = c.db.get_plan(plan['id'])
+    assert plan['steps'][0]['state'] == 'completed'
