@@ -170,8 +170,8 @@ def fit(runs, wws):
         if post else cost.CostParams().switchover_ms
     # one full pass sends resident memory: post-copy and quiet pre-copy
     passes = [r['bytes'] / MIB - wws[r['rate']] for r in done
-              if r['postcopy'] or (r['rate'] == 0
-                                   and r['algorithm'] == 'precopy')]
+              if (r['algorithm'] == 'postcopy' and r['postcopy'])
+              or (r['rate'] == 0 and r['algorithm'] == 'precopy')]
     idle_mib = statistics.median(passes) if passes else None
     # pre-copy pauses past QEMU's limit: the stream still buffered
     # between QEMU and the wire when it stops the guest (MiB)
