@@ -405,6 +405,7 @@ def run_grid(args, rates, links, names, wws):
             except libvirt.libvirtError:
                 pass
             conn.close()
+            testbed.serial_log(name, state).unlink(missing_ok=True)
     print(f'grid: {len(runs)} migrations in '
           f'{time.monotonic() - t_start:.0f} s')
     return runs

@@ -17,6 +17,14 @@ the decisions (post-copy switch, abort) from
   abort or a failure there are none, so the last running sample stands.
 * Dirty rate: ``calc-dirty-rate`` page sampling over
   ``[libvirt] dirty_rate_windows`` windows, reported as mean and spread.
+* Post-copy: ``migrateStartPostCopy`` from a thread of its own (libvirt
+  may hold it for seconds), sent again every second until the source
+  shows the guest paused for post-copy (QEMU refuses it during setup, and
+  a request made then can be lost).
+* Migrations nova-compute started: :meth:`LibvirtDriver.attach_job` and
+  :meth:`LibvirtDriver.tune_job` (applied again once pages flow).
+
+``doc/calibration.md`` has what the driver measured on the testbed.
 """
 
 import dataclasses
@@ -83,6 +91,11 @@ class _Migration:
         #: the source shows the guest paused for post-copy
         self.switch_seen = False
         self.switch_thread = None
+        #: tune_job's values, applied again once pages flow: libvirt
+        #: applies the migration's own parameters when QEMU starts it,
+        #: over what was set during its setup
+        self.tuning = None
+        self.flowing = False
         self.history = []
         self.done = threading.Event()
         self.event_stats = None
@@ -340,6 +353,13 @@ class LibvirtDriver(drivers.ComputeDriver):
                     last = job.history[-1] if job.history else None
                     return last or migration.JobInfo(
                         state=migration.JOB_RUNNING, phase=job.phase)
+                if not job.flowing:
+                    job.flowing = True
+                    if job.tuning is not None:
+                        try:
+                            self._apply_tuning(job, *job.tuning)
+                        except exception.MigrationFailed as err:
+                            LOG.warning('%s', err)
                 if job.phase == migration.POSTCOPY and not job.switch_seen:
                     self._follow_switch(job)
                 with self._lock:
@@ -417,6 +437,10 @@ class LibvirtDriver(drivers.ComputeDriver):
         if job is None or job.done.is_set():
             raise exception.MigrationFailed(
                 f'{vm} has no running migration to tune')
+        job.tuning = (bandwidth_mib_s, max_downtime_ms)
+        self._apply_tuning(job, bandwidth_mib_s, max_downtime_ms)
+
+    def _apply_tuning(self, job, bandwidth_mib_s, max_downtime_ms):
         try:
             if bandwidth_mib_s is not None:
                 job.dom.migrateSetMaxSpeed(
@@ -426,7 +450,7 @@ class LibvirtDriver(drivers.ComputeDriver):
                     max(int(max_downtime_ms), 1), 0)
         except libvirt.libvirtError as err:
             raise exception.MigrationFailed(
-                f'{vm}: the hypervisor refused bandwidth_mib_s='
+                f'{job.vm}: the hypervisor refused bandwidth_mib_s='
                 f'{bandwidth_mib_s}, max_downtime_ms={max_downtime_ms}: '
                 f'{err.get_error_message()}') from err
 

@@ -445,6 +445,9 @@ def test_attach_and_tune_a_migration_started_elsewhere(state, drivers,
     stats = driver.completed_stats(QUIET)
     print(f'attached pre-copy: {stats}')
     assert stats['bytes'] > 80 * MIB and stats['total_s'] > 0, stats
+    # at the 5 MiB/s it started with, 80 MiB alone take 16 s; the tuned
+    # 40 MiB/s cap leaves the 200 Mbit/s link (about 22.6 MiB/s) to it
+    assert stats['total_s'] < 16.0, stats
     with pytest.raises(exception.MigrationFailed, match='no running'):
         driver.tune_job(QUIET, bandwidth_mib_s=10)
     driver.cleanup(QUIET)

@@ -4,7 +4,7 @@
 Each process is started from its console script with a config file
 written here; the agents run in the root namespace, each pointed at one
 node's libvirtd (``qemu+tcp``: the testbed's private namespaces only).
-``node3`` holds a quiet guest (2 MiB/s) and a busy one (40 MiB/s, more
+``node3`` holds a quiet guest (1 MiB/s) and a busy one (40 MiB/s, more
 than its 200 Mbit/s link carries); the conductor plans a drain of
 ``node3`` from the agents' measurements and executes it over RabbitMQ.
 The plan must take pre-copy for the quiet guest and a post-copy (or
@@ -80,7 +80,10 @@ def state():
 @pytest.fixture
 def guests(state):
     import libvirt
-    testbed.start_guest(DRAINED, QUIET, memory_mib=256, dirty_mib_s=2,
+    # 1 MiB/s: page sampling reads a 2 MiB/s guest anywhere from 0 to
+    # 6 MiB/s, and the planner rightly takes post-copy when the top of
+    # that band would slow pre-copy down by a fifth
+    testbed.start_guest(DRAINED, QUIET, memory_mib=256, dirty_mib_s=1,
                         wws_mib=64, scan_s=2, state=state)
     testbed.start_guest(DRAINED, BUSY, memory_mib=256, dirty_mib_s=40,
                         wws_mib=128, scan_s=2, state=state)
@@ -183,15 +186,17 @@ class Cluster:
         rpc.cleanup(self.transport)
 
     def wait_reported(self, vms, timeout_s=120):
-        """Wait until the published snapshot shows ``vms`` on node3 with
-        a measured dirty rate."""
+        """Wait until the published snapshot shows every host up and
+        ``vms`` on node3 with a measured dirty rate."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
                 snap = json.loads(self.publish.read_text())
                 seen = {v['id']: v for v in snap['vms']}
-                if all(seen.get(vm, {}).get('host') == DRAINED
-                       for vm in vms):
+                up = {h['name'] for h in snap['hosts'] if h['state'] == 'up'}
+                if up >= set(self.agent_confs) and all(
+                        seen.get(vm, {}).get('host') == DRAINED
+                        for vm in vms):
                     return {vm: seen[vm] for vm in vms}
             except (OSError, ValueError, KeyError):
                 pass
@@ -239,8 +244,9 @@ def test_drain_of_a_quiet_and_a_busy_guest(cluster, state):
     assert reported[QUIET]['dirty_rate_mib_s'] < 10.0, reported
     view = cluster.call('create_plan', 'drain', [], [DRAINED], False)
     steps = {s['vm']: s for s in view['steps']}
-    assert set(steps) >= {QUIET, BUSY}, view['steps']
-    assert steps[QUIET]['algorithm'] == 'precopy', steps[QUIET]
+    assert set(steps) >= {QUIET, BUSY}, (view['steps'], view['document'])
+    assert steps[QUIET]['algorithm'] == 'precopy', (steps[QUIET],
+                                                    reported[QUIET])
     assert steps[BUSY]['algorithm'] in ('postcopy', 'hybrid',
                                         'autoconverge'), steps[BUSY]
     predicted = {m['vm']: m['predicted'] for m in view['document']['moves']}
