@@ -40,6 +40,9 @@ LOG = logging.getLogger(__name__)
 #: looks at a job the driver does not know before the agent gives up on it
 #: (libvirt may not show a job in the first instant after it started)
 NONE_GRACE_LOOKS = 3
+#: JobInfo samples a running migration keeps to tell when pre-copy stops
+#: converging (one per [agent] monitor_interval_s)
+HISTORY_SAMPLES = 4096
 
 #: seconds the agent looks for a migration it is asked to tune before it
 #: gives up on it; nova-compute starts the job only after the scheduler,
@@ -224,6 +227,7 @@ class Agent:
         started = self.clock()
         last_progress = None
         unseen = 0
+        history = collections.deque(maxlen=HISTORY_SAMPLES)
         while True:
             if self._stopping.is_set():
                 raise _Stopped()
@@ -243,10 +247,12 @@ class Agent:
                             '%.1f s); aborting', step.step_id, step.vm,
                             now, step.deadline_s)
                 self.driver.abort(step.vm)
-            elif migration.should_switch_to_postcopy(job, step, now):
+            elif migration.should_switch_to_postcopy(job, step, now,
+                                                      history):
                 LOG.info('step %s: %s switches to post-copy after %.1f s',
                          step.step_id, step.vm, now)
                 self.driver.switch_to_postcopy(step.vm)
+            history.append(job)
             if migration.should_report_progress(
                     last_progress, now, self.opts.progress_interval_s):
                 last_progress = now

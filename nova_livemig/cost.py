@@ -63,7 +63,7 @@ class CostParams:
     #: migration payload rate as a fraction of the path's free line rate
     goodput_fraction: float = 0.96
     #: fixed cost of the switchover (pause, device state, resume), ms
-    switchover_ms: float = 5.0
+    switchover_ms: float = 4.0
     #: stop iterating after this many pre-copy rounds
     max_iterations: int = 30
     #: give up after sending this many times the guest memory
@@ -87,7 +87,7 @@ class CostParams:
     device_state_mib: float = 0.05
     #: fixed time before the first page is sent (libvirt prepares and
     #: starts the destination QEMU, the connection is made), s
-    setup_s: float = 1.5
+    setup_s: float = 0.9
     #: auto-converge: throttle when the bytes dirtied in a sync period
     #: exceed this percentage of the bytes sent (QEMU's
     #: ``throttle-trigger-threshold``)

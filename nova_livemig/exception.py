@@ -15,7 +15,8 @@ class LivemigError(Exception):
 class InvalidInput(LivemigError):
     """A value given by a user or another program is not allowed.
 
-    :param field: where the value sits (a JSON path, an option or argument name)
+    :param field: where the value sits (a JSON path, an option or an
+        argument name)
     :param value: the offending value
     :param allowed: what would have been accepted, in words
     """

@@ -286,34 +286,5 @@ def host_cpu_util(before, after):
                      1.0), 4)
 
 
-def stops_converging(history, passes=3):
-    """True when a pre-copy job no longer gains ground: over the last
-    ``passes`` iterations the memory remaining at each new pass did not
-    fall.
-
-    :param history: JobInfo samples of one job, oldest first
-    :param passes: iterations to compare
-    :returns: bool
-
-    >>> def j(it, rem):
-    ...     return migration.JobInfo(state='running', iteration=it,
-    ...                              memory_remaining_bytes=rem)
-    >>> stops_converging([j(1, 900), j(2, 300), j(3, 310), j(4, 305),
-    ...                   j(5, 320)])
-    True
-    >>> stops_converging([j(1, 900), j(2, 300), j(3, 200), j(4, 100)])
-    False
-    """
-    firsts = {}
-    for job in history:
-        if job.iteration >= 2 and job.iteration not in firsts:
-            firsts[job.iteration] = job.memory_remaining_bytes
-    its = sorted(firsts)
-    if len(its) < passes + 1:
-        return False
-    tail = [firsts[i] for i in its[-(passes + 1):]]
-    return min(tail[1:]) >= tail[0] * 0.9
-
-
 def _get(step, name):
     return step[name] if isinstance(step, dict) else getattr(step, name)

@@ -128,18 +128,22 @@ def _get(step, name):
     return step[name] if isinstance(step, dict) else getattr(step, name)
 
 
-def should_switch_to_postcopy(job, step, now):
+def should_switch_to_postcopy(job, step, now, history=()):
     """True when the job should switch to post-copy now.
 
     ``postcopy`` switches as soon as the job runs (or after
     ``postcopy_after_s`` when set); ``hybrid`` after its first pre-copy
     pass (or ``postcopy_after_s``, whichever comes first); other
-    algorithms only when the step sets ``postcopy_after_s``.
+    algorithms only when the step sets ``postcopy_after_s``. A job that
+    may switch at all (post-copy algorithms, or ``postcopy_after_s`` set)
+    switches early when its pre-copy stops converging
+    (:func:`stops_converging` over ``history``).
 
     :param job: a :class:`JobInfo`
     :param step: a :class:`~nova_livemig.messages.MigrationStep` (or its
         primitive)
     :param now: seconds since the agent started the step
+    :param history: the job's earlier JobInfo samples, oldest first
     :returns: bool
     """
     if job.state != JOB_RUNNING or job.phase == POSTCOPY:
@@ -148,11 +152,43 @@ def should_switch_to_postcopy(job, step, now):
     if after is not None and now >= after:
         return True
     algorithm = _get(step, 'algorithm')
+    may_switch = after is not None or algorithm in ('postcopy', 'hybrid')
+    if may_switch and stops_converging(list(history) + [job]):
+        return True
     if algorithm == 'postcopy':
         return after is None
     if algorithm == 'hybrid':
         return job.iteration >= 2
     return False
+
+
+def stops_converging(history, passes=3):
+    """True when a pre-copy job no longer gains ground: over the last
+    ``passes`` iterations the memory remaining at each new pass did not
+    fall.
+
+    :param history: JobInfo samples of one job, oldest first
+    :param passes: iterations to compare
+    :returns: bool
+
+    >>> def j(it, rem):
+    ...     return JobInfo(state='running', iteration=it,
+    ...                              memory_remaining_bytes=rem)
+    >>> stops_converging([j(1, 900), j(2, 300), j(3, 310), j(4, 305),
+    ...                   j(5, 320)])
+    True
+    >>> stops_converging([j(1, 900), j(2, 300), j(3, 200), j(4, 100)])
+    False
+    """
+    firsts = {}
+    for job in history:
+        if job.iteration >= 2 and job.iteration not in firsts:
+            firsts[job.iteration] = job.memory_remaining_bytes
+    its = sorted(firsts)
+    if len(its) < passes + 1:
+        return False
+    tail = [firsts[i] for i in its[-(passes + 1):]]
+    return min(tail[1:]) >= tail[0] * 0.9
 
 
 def should_abort(job, step, now):

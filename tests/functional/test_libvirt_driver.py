@@ -379,7 +379,7 @@ def test_postcopy_switch_when_precopy_stops_converging(state, drivers,
                  postcopy_after_s=60.0)
 
     def not_converging(job, now):
-        return libvirt_stats.stops_converging(driver.history(BUSY))
+        return migration.stops_converging(driver.history(BUSY))
 
     job, switched, aborted, samples = _drive(driver, step,
                                              on_sample=not_converging)

@@ -25,18 +25,21 @@ def _stack(tmp_path, mode, phases, nova_conf_text=''):
     nova_conf.write_text(nova_conf_text)
     log = tmp_path / 'calls.log'
     log.touch()
-    script = [f'source {STUB}/functions', 'source "$DEST/nova-livemig/devstack/settings"']
-    script += [f'source "$DEST/nova-livemig/devstack/plugin.sh" {p}' for p in phases]
+    plugin = '"$DEST/nova-livemig/devstack'
+    script = [f'source {STUB}/functions', f'source {plugin}/settings"']
+    script += [f'source {plugin}/plugin.sh" {p}' for p in phases]
     env = {
         'PATH': os.environ['PATH'], 'HOME': str(tmp_path),
         'DEST': str(dest), 'DATA_DIR': str(tmp_path / 'data'),
         'STUB_DIR': str(STUB), 'STUB_LOG': str(log),
         'NOVA_CONF': str(nova_conf), 'NOVA_BIN_DIR': '/usr/local/bin',
-        'STACK_USER': subprocess.check_output(['id', '-un'], text=True).strip(),
+        'STACK_USER': subprocess.check_output(['id', '-un'],
+                                              text=True).strip(),
         'ENABLE_DEBUG_LOG_LEVEL': 'True', 'LIVEMIG_MODE': mode,
         'LIVEMIG_CONF_DIR': str(tmp_path / 'etc'),
         'RABBIT_PASSWORD': SECRET, 'ENABLED_SERVICES': 'n-api',
-        'SERVICE_PASSWORD': SECRET + '-svc', 'SERVICE_PROJECT_NAME': 'service',
+        'SERVICE_PASSWORD': SECRET + '-svc',
+        'SERVICE_PROJECT_NAME': 'service',
         'SERVICE_DOMAIN_NAME': 'Default', 'REGION_NAME': 'RegionOne',
         'KEYSTONE_SERVICE_URI': 'http://127.0.0.1/identity',
     }
@@ -57,7 +60,8 @@ ALL_PHASES = ['stack install', 'stack post-config', 'stack extra']
 def test_allinone_configures_and_starts_both(tmp_path):
     proc, tmp, calls = _stack(
         tmp_path, 'allinone', ALL_PHASES,
-        '[filter_scheduler]\nweight_classes = nova.scheduler.weights.all_weighers\n')
+        '[filter_scheduler]\n'
+        'weight_classes = nova.scheduler.weights.all_weighers\n')
     assert proc.returncode == 0, proc.stderr
     conf = _ini(tmp / 'etc' / 'nova-livemig.conf')
     assert conf.get('DEFAULT', 'transport_url').startswith('rabbit://')
@@ -69,7 +73,8 @@ def test_allinone_configures_and_starts_both(tmp_path):
     assert nova.get('filter_scheduler', 'weight_classes') == (
         'nova.scheduler.weights.all_weighers,'
         'nova_livemig.weigher.MigrationCostWeigher')
-    assert nova.get('nova_livemig', 'snapshot_path').endswith('snapshot.json')
+    assert nova.get('nova_livemig',
+                    'snapshot_path').endswith('snapshot.json')
     started = [c.split()[1] for c in calls if c.startswith('run_process')]
     assert started == ['nl-conductor', 'nl-agent']
     assert any(c.startswith('setup_develop') for c in calls)
@@ -77,11 +82,13 @@ def test_allinone_configures_and_starts_both(tmp_path):
 
 
 def test_weigher_added_once(tmp_path):
-    text = ('[filter_scheduler]\nweight_classes = nova.scheduler.weights.all_weighers,'
+    text = ('[filter_scheduler]\n'
+            'weight_classes = nova.scheduler.weights.all_weighers,'
             'nova_livemig.weigher.MigrationCostWeigher\n')
     proc, tmp, _ = _stack(tmp_path, 'controller', ALL_PHASES, text)
     assert proc.returncode == 0, proc.stderr
-    classes = _ini(tmp / 'nova.conf').get('filter_scheduler', 'weight_classes')
+    classes = _ini(tmp / 'nova.conf').get('filter_scheduler',
+                                          'weight_classes')
     assert classes.count('MigrationCostWeigher') == 1
 
 
@@ -104,7 +111,8 @@ def test_unstack_stops_services(tmp_path):
 def test_bad_mode_is_refused(tmp_path):
     proc, _, _ = _stack(tmp_path, 'everything', [])
     assert proc.returncode != 0
-    assert 'LIVEMIG_MODE must be allinone, controller or compute' in proc.stderr
+    assert ('LIVEMIG_MODE must be allinone, controller or compute'
+            in proc.stderr)
 
 
 def test_credentials_never_reach_the_log(tmp_path):
@@ -125,6 +133,7 @@ def test_shellcheck():
     files = [ROOT / 'devstack' / 'plugin.sh', ROOT / 'devstack' / 'settings',
              ROOT / 'devstack' / 'lib' / 'livemig']
     proc = subprocess.run(['shellcheck', '-s', 'bash', '-x',
-                           '-e', 'SC2034,SC1090,SC1091'] + [str(f) for f in files],
+                           '-e', 'SC2034,SC1090,SC1091']
+                          + [str(f) for f in files],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout

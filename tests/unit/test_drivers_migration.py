@@ -135,3 +135,22 @@ def test_pure_modules_import_without_messaging_or_libvirt():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, check=False)
     assert out.stdout.strip() == 'ok', out.stderr
+
+
+def test_switch_to_postcopy_when_precopy_stops_converging():
+    # A precopy step with a post-copy timer (so the job may switch) whose
+    # remainder stays flat over three passes switches before the timer;
+    # the same job of a plain precopy step (no post-copy flag) does not.
+    def job(it, rem):
+        return m.JobInfo(state=m.JOB_RUNNING, iteration=it,
+                                 memory_remaining_bytes=rem)
+    flat = [job(1, 900), job(2, 300), job(3, 310), job(4, 305)]
+    timed = {'algorithm': 'precopy', 'postcopy_after_s': 60.0}
+    plain = {'algorithm': 'precopy', 'postcopy_after_s': None}
+    assert m.should_switch_to_postcopy(job(5, 320), timed, 20.0,
+                                               flat)
+    assert not m.should_switch_to_postcopy(job(5, 320), plain,
+                                                   20.0, flat)
+    shrinking = [job(1, 900), job(2, 300), job(3, 200), job(4, 100)]
+    assert not m.should_switch_to_postcopy(job(5, 50), timed, 20.0,
+                                                   shrinking)

@@ -238,19 +238,19 @@ def _job(iteration, remaining):
 def test_a_shrinking_remainder_converges(ls):
     history = [_job(1, 200), _job(2, 90), _job(2, 80), _job(3, 60),
                _job(4, 30), _job(5, 12)]
-    assert not ls.stops_converging(history)
+    assert not migration.stops_converging(history)
 
 
 def test_a_flat_remainder_stops_converging(ls):
     history = [_job(1, 200), _job(2, 100), _job(3, 98), _job(3, 50),
                _job(4, 101), _job(5, 99)]
-    assert ls.stops_converging(history)
+    assert migration.stops_converging(history)
 
 
 def test_too_few_passes_to_tell(ls):
-    assert not ls.stops_converging([_job(1, 200), _job(2, 100),
+    assert not migration.stops_converging([_job(1, 200), _job(2, 100),
                                     _job(3, 100)])
-    assert not ls.stops_converging([])
+    assert not migration.stops_converging([])
 
 
 def test_the_driver_refuses_to_start_without_libvirt_python():
