@@ -242,8 +242,11 @@ def switchover_s(params, rate_bytes_s):
     :param rate_bytes_s: payload rate on the wire
     :returns: seconds
 
+    The defaults (``doc/calibration.md``): 4 ms, and 0.05 MiB of device
+    state at 50 MiB/s (0.05 MiB per ms) is 1 ms more:
+
     >>> round(switchover_s(CostParams(), 0.05 * MIB / 0.001), 6)
-    0.006
+    0.005
     """
     return (params.switchover_ms / 1000.0
             + params.device_state_mib * MIB / rate_bytes_s)

@@ -26,6 +26,8 @@ class PlanningOptions:
         (a link failure then loses the VM) is chosen over one that does not
         only when it meets the target and saves at least this fraction of
         the worst-case total time, or when nothing safer meets the target
+    :ivar prefer_rack: consolidation looks for a destination in the VM's
+        own rack first (traffic stays off the spine; a few more hosts)
     """
     max_downtime_ms: float = 500.0
     algorithms: tuple = ('precopy', 'autoconverge', 'compress', 'postcopy',
@@ -37,6 +39,7 @@ class PlanningOptions:
     max_outgoing_per_host: int = 2
     max_incoming_per_host: int = 2
     postcopy_min_saving: float = 0.2
+    prefer_rack: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,7 +47,7 @@ class Compress(algorithms.Algorithm):
 
     A 4 GiB guest dirtying 100 MiB/s: over 1 Gbit/s it converges compressed
     (pages drain at 229 MiB/s) where plain pre-copy gives up; over
-    10 Gbit/s compression (15.0 s) is slower than plain pre-copy (5.3 s).
+    10 Gbit/s compression (14.4 s) is slower than plain pre-copy (4.7 s).
 
     >>> p = cost.CostParams()
     >>> slow = cost.MigrationInput(4096, 100, 1.0)
@@ -57,7 +57,7 @@ class Compress(algorithms.Algorithm):
     >>> precopy.PreCopy().predict(slow, p).converges
     False
     >>> round(Compress().predict(fast, p).total_s, 1)
-    15.0
+    14.4
     """
 
     name = 'compress'

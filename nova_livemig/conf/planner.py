@@ -63,6 +63,15 @@ OPTS = [
                       '* A fraction such as 0.2: post-copy must be 20% '
                       'faster.\n\nRelated options:\n\n'
                       '* ``allow_postcopy``\n'),
+    cfg.BoolOpt('prefer_rack', default=_DEFAULTS.prefer_rack,
+                help='Consolidation looks for a destination in the VM\'s '
+                     'own rack first, so that migration traffic stays off '
+                     'the spine: on a 1,000-host synthetic cluster this '
+                     'made the predicted makespan about 3 times shorter '
+                     'for 0.4 % more hosts in use (doc/fleet.md).\n\n'
+                     'Possible values:\n\n'
+                     '* True: own rack first, then anywhere.\n'
+                     '* False: the fewest hosts in use, wherever.\n'),
     cfg.IntOpt('max_outgoing_per_host',
                default=_DEFAULTS.max_outgoing_per_host, min=1,
                help='Concurrent live migrations out of one host.\n\n'
@@ -104,4 +113,5 @@ def options_from(conf):
         params=cost_model.params_from(conf),
         max_outgoing_per_host=group.max_outgoing_per_host,
         max_incoming_per_host=group.max_incoming_per_host,
-        postcopy_min_saving=group.postcopy_min_saving)
+        postcopy_min_saving=group.postcopy_min_saving,
+        prefer_rack=group.prefer_rack)

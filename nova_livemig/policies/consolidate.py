@@ -16,8 +16,9 @@ How (multi-resource best-fit decreasing around a kept set):
    size of the lower bound.
 2. The VMs of the other hosts, largest first, go to the kept host they fit
    most tightly (least memory left), searched in sorted indexes per
-   aggregate class (with :data:`PREFER_RACK`, in their own rack first, so
-   that traffic stays off the spine, at the cost of a few hosts). When one
+   aggregate class (with ``options.prefer_rack``, the default, in their own
+   rack first, so that traffic stays off the spine, at the cost of a few
+   hosts). When one
    fits nowhere, the next host in the ranking is kept too, and its VMs
    already placed elsewhere return home.
 3. Each kept host, least loaded first, is emptied into the others when all
@@ -40,10 +41,6 @@ from nova_livemig import bandwidth, lowerbound, plan, policies
 #: sorted-index entries looked at per VM and aggregate class before giving
 #: up on a tight fit (memory is searched; vcpus and CPU are checked)
 SCAN = 256
-#: look for a destination in the VM's own rack first. Off: hosts in use
-#: come first (the measured cost of keeping traffic in the rack is about
-#: 1 % more hosts at 10,000 hosts; see doc/fleet.md)
-PREFER_RACK = False
 _EPS = 1e-6
 
 
@@ -173,9 +170,9 @@ class _Packer:
 
     def best_fit(self, vm, exclude=None, rack_first=None):
         """The kept host the VM fits most tightly; with
-        :data:`PREFER_RACK`, in its own rack if any, else anywhere."""
+        ``options.prefer_rack``, in its own rack if any, else anywhere."""
         if rack_first is None:
-            rack_first = PREFER_RACK
+            rack_first = self.options.prefer_rack
         rack = self.rack[self.index[vm.host]]
         if rack is not None and rack_first:
             found = self._fit_in(vm, exclude, rack)

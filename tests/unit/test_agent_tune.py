@@ -12,11 +12,13 @@ import oslo_messaging
 import pytest
 
 from nova_livemig import agent as agent_mod
+from nova_livemig import cost
 from nova_livemig import drivers
 from nova_livemig import messages
 from nova_livemig import plugins
 from nova_livemig import rpc
 from nova_livemig import rpcapi
+from nova_livemig.algorithms import precopy
 from nova_livemig.drivers import migration
 from tests.unit import fakehosts
 
@@ -83,6 +85,21 @@ def nova_step(algorithm='precopy', bandwidth_mib_s=200.0,
         destination_uri=None)
 
 
+def expected_limit_ms(max_downtime_ms, bandwidth_mib_s):
+    """QEMU's downtime limit the agent should set with the default
+    ``[cost_model]`` (``cost.CostParams()``): the target less the
+    switchover and the device state over the link
+    (precopy.downtime_limit_ms), whole ms."""
+    params = cost.CostParams()
+    limit = precopy.downtime_limit_ms(
+        max_downtime_ms, bandwidth_mib_s * cost.MIB, params)
+    # the same by hand, so that the test does not just repeat the model
+    assert limit == pytest.approx(
+        max_downtime_ms - params.switchover_ms
+        - params.device_state_mib / bandwidth_mib_s * 1000.0)
+    return int(limit)
+
+
 def wait_until(pred, timeout=10.0, what='the condition'):
     deadline = time.monotonic() + timeout
     while not pred():
@@ -110,11 +127,15 @@ def test_job_started_by_nova_is_tuned_and_reported(node, bandwidth_mib_s,
                                                          None)
     assert n.vms_of('b') == ['vm1', 'vm9'] and 'vm1' not in n.vms_of('a')
     # the step's bandwidth, and QEMU's limit for a 300 ms target: less the
-    # 5 ms switchover and 0.05 MiB of device state over the link
-    # (precopy.downtime_limit_ms), whole ms
+    # switchover (4 ms by default) and 0.05 MiB of device state over the
+    # link, whole ms: 295 with the defaults. The link is the step's
+    # bandwidth (200 MiB/s: 0.25 ms of device state) or, without one, the
+    # predicted bytes over the predicted time (6 GiB in 2 s: 0.02 ms).
+    rate_mib_s = bandwidth_mib_s or (step.predicted['bytes'] / cost.MIB
+                                     / step.predicted['total_s'])
     vm, bandwidth, limit_ms = n.driver.tunings[0]
     assert (vm, bandwidth) == ('vm1', expected_bandwidth)
-    assert limit_ms == 294
+    assert limit_ms == expected_limit_ms(300.0, rate_mib_s)
     # applied again at the progress reports in pre-copy, after nova's own
     # downtime steps; always the same values
     assert len(n.driver.tunings) >= 2
@@ -130,12 +151,14 @@ def test_job_started_by_nova_is_tuned_and_reported(node, bandwidth_mib_s,
 
 def test_downtime_limit_follows_the_target_and_the_link(node):
     n = node()
-    # 1000 ms over 1 MiB/s: 5 ms switchover + 50 ms of device state
+    # 1000 ms over 1 MiB/s: the switchover (4 ms by default) + 50 ms of
+    # device state: 946 with the defaults
     step = nova_step(bandwidth_mib_s=1.0, max_downtime_ms=1000.0)
     n.driver.start_external_job(step)
     n.api.tune_migration({}, 'a', step.to_primitive())
     n.stub.wait_for('migration_result')
-    assert n.driver.tunings[0] == ('vm1', 1.0, 945)
+    assert n.driver.tunings[0] == ('vm1', 1.0,
+                                   expected_limit_ms(1000.0, 1.0))
 
 
 def test_tuned_job_is_never_switched_nor_aborted_by_the_agent(node):

@@ -111,8 +111,11 @@ def test_near_ties_keep_the_configured_order():
 def test_postcopy_must_save_enough_to_take_its_risk():
     # A moderately busy VM on 1 Gbit/s: post-copy is faster than pre-copy
     # (one pass instead of several), but not by 20 %; only when that bar
-    # is lowered does the risky algorithm win.
-    busy = vm(memory_mib=4096, dirty=20.0, dirty_rate_err_mib_s=0.5)
+    # is lowered does the risky algorithm win. With the defaults of
+    # doc/calibration.md pre-copy takes about 11 % longer at 12 MiB/s (the
+    # bar is crossed near 20 MiB/s; far from it, so that the scenario does
+    # not hang on the constants' last digit).
+    busy = vm(memory_mib=4096, dirty=12.0, dirty_rate_err_mib_s=0.5)
     inp = cost.MigrationInput.for_vm(busy, 1.0, 500.0)
     pre = ALGOS['precopy'].predict(inp, OPTS.params)
     post = ALGOS['postcopy'].predict(inp, OPTS.params)
@@ -122,7 +125,8 @@ def test_postcopy_must_save_enough_to_take_its_risk():
     assert choice.choose(busy, 1.0, opts, ALGOS).algorithm == 'precopy'
     eager = dataclasses.replace(opts, postcopy_min_saving=0.0)
     assert choice.choose(busy, 1.0, eager, ALGOS).algorithm == 'postcopy'
-    # A busier VM: post-copy saves more than 20 % and wins by default.
+    # A busier VM: post-copy saves more than 20 % (pre-copy takes about
+    # 70 % longer) and wins by default.
     busier = vm(memory_mib=4096, dirty=50.0, dirty_rate_err_mib_s=0.5)
     assert choice.choose(busier, 1.0, opts, ALGOS).algorithm == 'postcopy'
 

@@ -133,7 +133,7 @@ def test_data_cap():
 
 
 def test_downtime_near_the_target_not_near_zero():
-    # Default params: the executor gives QEMU 500 - 5 - 0.05 MiB / B ms,
+    # Default params: the executor gives QEMU 500 - 4 - 0.05 MiB / B ms,
     # so the pause lands below the target, but not far below it.
     for memory_mib, dirty in ((1024, 1.0), (4096, 20.0), (16384, 200.0)):
         r = precopy.PreCopy().predict(

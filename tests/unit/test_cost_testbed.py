@@ -2,7 +2,9 @@
 
 * payload reaches about 0.96 of the shaped link rate;
 * at 200 Mbit/s a guest dirtying 40 MiB/s never converges with pre-copy;
-* post-copy finishes a 256 MiB guest in about 13 s with 2-8 ms downtime;
+* post-copy finishes a 256 MiB guest in about 13 s with 2-8 ms downtime
+  (doc/calibration.md: 12.5-13.3 s, 6 ms; the model, all memory resident,
+  12.1 s and 6.2 ms);
 * auto-converge helps only once its throttle reaches 90-99 %.
 
 The testbed guest dirties 40 MiB/s with a rate-limited writer, which needs
