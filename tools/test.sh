@@ -26,7 +26,7 @@ bash tools/testbed/up.sh 3
 
 step "unit and functional tests"
 status=0
-.venv/bin/python -m pytest -p no:cacheprovider -q -rs || status=$?
+.venv/bin/python -m pytest -p no:cacheprovider -q -rfEs || status=$?
 
 step "Nova harness tests"
 bash tools/run-nova-tests.sh || status=$?

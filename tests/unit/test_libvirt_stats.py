@@ -253,25 +253,24 @@ def test_too_few_passes_to_tell(ls):
     assert not migration.stops_converging([])
 
 
-def test_the_driver_refuses_to_start_without_libvirt_python():
+def test_the_driver_refuses_to_start_without_libvirt_python(monkeypatch):
     from oslo_config import cfg
 
+    import nova_livemig.drivers
     from nova_livemig import conf as nconf
     from nova_livemig import exception
-    saved = {k: sys.modules.get(k) for k in
-             ('libvirt', 'nova_livemig.drivers.libvirt')}
-    sys.modules['libvirt'] = None
-    sys.modules.pop('nova_livemig.drivers.libvirt', None)
-    try:
-        driver_mod = importlib.import_module('nova_livemig.drivers.libvirt')
-        conf = cfg.ConfigOpts()
-        nconf.register_opts(conf)
-        conf([], project='nova-livemig', default_config_files=[])
-        with pytest.raises(exception.InvalidInput, match='libvirt-python'):
-            driver_mod.LibvirtDriver(conf)
-    finally:
-        for key, module in saved.items():
-            if module is None:
-                sys.modules.pop(key, None)
-            else:
-                sys.modules[key] = module
+    # Import a second copy of the driver with libvirt blocked; monkeypatch
+    # puts back sys.modules *and* the package attribute the import sets,
+    # so later tests get the real driver.
+    monkeypatch.setitem(sys.modules, 'libvirt', None)
+    monkeypatch.delitem(sys.modules, 'nova_livemig.drivers.libvirt',
+                        raising=False)
+    monkeypatch.setattr(nova_livemig.drivers, 'libvirt',
+                        getattr(nova_livemig.drivers, 'libvirt', None),
+                        raising=False)
+    driver_mod = importlib.import_module('nova_livemig.drivers.libvirt')
+    conf = cfg.ConfigOpts()
+    nconf.register_opts(conf)
+    conf([], project='nova-livemig', default_config_files=[])
+    with pytest.raises(exception.InvalidInput, match='libvirt-python'):
+        driver_mod.LibvirtDriver(conf)
