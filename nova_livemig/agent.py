@@ -211,6 +211,11 @@ class Agent:
             self._finish(step, 'failed', migration.stats_of(
                 migration.JobInfo()), f'monitor failed: {err}')
             return
+        self._report_end(step, job)
+
+    def _report_end(self, step, job):
+        """Send the Result of a finished job, with the driver's final
+        statistics (or the last sample's), and let the driver forget it."""
         state = migration.result_state(job)
         try:
             stats = self.driver.completed_stats(step.vm)
@@ -346,16 +351,7 @@ class Agent:
                         'nova reports how it ends', step.step_id, step.vm)
             self._forget(step.step_id)
             return
-        state = migration.result_state(job)
-        try:
-            stats = self.driver.completed_stats(step.vm)
-        except Exception:
-            LOG.exception('step %s: no stats for %s', step.step_id, step.vm)
-            stats = migration.stats_of(job)
-        error = None if state == 'completed' else (
-            job.error or f'migration {state}')
-        self._finish(step, state, stats, error)
-        self.driver.cleanup(step.vm)
+        self._report_end(step, job)
 
     def _attach(self, step):
         """Wait up to :attr:`tune_grace_s` for a migration job of the VM;

@@ -1,6 +1,7 @@
 """Options of the ``[conductor]`` group: the live model and plan execution."""
 
 from oslo_config import cfg
+from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('conductor', title='Conductor options',
                      help='How the conductor keeps the live cluster model '
@@ -60,12 +61,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # a group of its own per ConfigOpts: register_group() keeps a shallow
-    # copy of the OptGroup, whose option table (with every override) would
-    # otherwise be shared by every ConfigOpts of the process
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                     help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP.name)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

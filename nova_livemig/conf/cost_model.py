@@ -5,6 +5,7 @@ import dataclasses
 from oslo_config import cfg
 
 from nova_livemig import cost
+from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('cost_model', title='Cost model constants',
                      help='Constants of the migration cost models. The '
@@ -74,11 +75,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # A fresh OptGroup per ConfigOpts: oslo.config copies a registered
-    # group shallowly, so a shared one would share set_override()s.
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                      help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP.name)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -1,6 +1,7 @@
 """Options of the ``[database]`` group: where plans and steps are kept."""
 
 from oslo_config import cfg
+from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('database', title='Database options',
                      help='The SQL database of the conductor.')
@@ -23,12 +24,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # a group of its own per ConfigOpts: register_group() keeps a shallow
-    # copy of the OptGroup, whose option table (with every override) would
-    # otherwise be shared by every ConfigOpts of the process
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                     help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP.name)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -1,6 +1,7 @@
 """Options of the ``[fake_driver]`` group: the simulated compute host."""
 
 from oslo_config import cfg
+from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('fake_driver', title='Fake driver options',
                      help='The ``fake`` compute driver simulates a host. '
@@ -41,12 +42,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # A fresh OptGroup per ConfigOpts: oslo.config copies a registered
-    # group shallowly, so a shared one would share set_override()s
-    # between ConfigOpts (two agents in one process, tests).
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                      help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP.name)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

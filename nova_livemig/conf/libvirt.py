@@ -1,6 +1,7 @@
 """Options of the ``[libvirt]`` group: the libvirt compute driver."""
 
 from oslo_config import cfg
+from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('libvirt', title='Libvirt driver options',
                      help='The ``libvirt`` compute driver of the agent: '
@@ -76,10 +77,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # A fresh OptGroup per ConfigOpts (see conf/agent.py).
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                      help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP.name)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -11,6 +11,8 @@ server's host and the migration records are admin-only by default.
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
+from nova_livemig.conf import groups
+
 GROUP = cfg.OptGroup('nova', title='Nova compute API options',
                      help='How the ``nova`` executor (``[conductor] '
                           'executor = nova``) reaches the compute API.')
@@ -47,14 +49,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # a group of its own per ConfigOpts: oslo.config keeps the registered
-    # options in the OptGroup object (shared by a shallow copy), and
-    # keystoneauth registers its auth plugin's options (``auth_url``
-    # required) when it loads them; a shared group would carry those over
-    # to the next ConfigOpts of the process
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                     help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP)
+    groups.register(conf, GROUP, OPTS)
     ks_loading.register_session_conf_options(conf, GROUP.name)
     ks_loading.register_auth_conf_options(conf, GROUP.name)
 

@@ -1,6 +1,7 @@
 """Options of the ``[periodic]`` group: policies run on a schedule."""
 
 from oslo_config import cfg
+from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('periodic', title='Scheduled policies',
                      help='Policies the conductor plans (and executes) on a '
@@ -30,12 +31,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # a group of its own per ConfigOpts: register_group() keeps a shallow
-    # copy of the OptGroup, whose option table (with every override) would
-    # otherwise be shared by every ConfigOpts of the process
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                     help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP.name)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

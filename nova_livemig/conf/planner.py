@@ -2,8 +2,9 @@
 
 from oslo_config import cfg
 
-from nova_livemig.conf import cost_model
 from nova_livemig import plan
+from nova_livemig.conf import cost_model
+from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('planner', title='Planner options',
                      help='How migration plans are made.')
@@ -84,11 +85,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    # A fresh OptGroup per ConfigOpts: oslo.config copies a registered
-    # group shallowly, so a shared one would share set_override()s.
-    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title,
-                                      help=GROUP.help))
-    conf.register_opts(OPTS, group=GROUP.name)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():
