@@ -54,23 +54,26 @@ def max_min_fair(flows, capacity_gbit_s):
     count = {key: len(fids) for key, fids in members.items()}
     heap = [(max(remaining[key], 0.0) / count[key], key) for key in members]
     heapq.heapify(heap)
+    # A link's equal share never falls as flows are fixed (each is fixed at
+    # the smallest share, at most this link's), so an entry is refreshed
+    # only when it comes out of the heap stale: one push per change would
+    # be quadratic on a link shared by thousands of flows.
     while heap:
         share, key = heapq.heappop(heap)
-        if count[key] == 0:
+        n = count[key]
+        if n == 0:
             continue
-        if max(remaining[key], 0.0) / count[key] != share:
-            continue  # stale: a fresher entry for this link is queued
+        now = max(remaining[key], 0.0) / n
+        if now > share * (1.0 + 1e-12):
+            heapq.heappush(heap, (now, key))   # stale: grown since queued
+            continue
         for fid in members[key]:
             if fid in rates:
                 continue
-            rates[fid] = share
+            rates[fid] = now
             for other in flows[fid]:
-                remaining[other] -= share
+                remaining[other] -= now
                 count[other] -= 1
-                if other != key and count[other] > 0:
-                    heapq.heappush(
-                        heap, (max(remaining[other], 0.0) / count[other],
-                               other))
         count[key] = 0
     return rates
 

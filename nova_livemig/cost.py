@@ -168,10 +168,11 @@ def check_input(inp):
     :param inp: a :class:`MigrationInput`
     :raises InvalidInput: naming the field, its value and what is allowed
 
-    >>> check_input(MigrationInput(1024, 10.0, 0.0))
-    Traceback (most recent call last):
-    ...
-    nova_livemig.exception.InvalidInput: bandwidth_gbit_s: got 0.0; allowed: a positive number
+    >>> try:
+    ...     check_input(MigrationInput(1024, 10.0, 0.0))
+    ... except exception.InvalidInput as err:
+    ...     print(err)
+    bandwidth_gbit_s: got 0.0; allowed: a positive number
     """
     if not inp.bandwidth_gbit_s > 0:
         raise exception.InvalidInput('bandwidth_gbit_s',

@@ -10,7 +10,9 @@ times by simulating them, event by event (every start and every end):
 * **Host limits.** At most ``max_outgoing_per_host`` moves out of and
   ``max_incoming_per_host`` moves into a host at a time.
 * **Links.** Moves crossing a link share its free capacity, max-min fair
-  (:mod:`nova_livemig.bandwidth`), recomputed at every event. A move sends
+  (:mod:`nova_livemig.bandwidth`), recomputed at every event (events
+  within :data:`BATCH_S` of each other are handled together, at the latest
+  of them; a move keeps its share until then). A move sends
   nothing during its set-up (``CostParams.setup_s``: libvirt starts the
   destination QEMU); then its progress follows the time its cost model
   predicts at its current share, less the set-up.
@@ -50,6 +52,11 @@ NOVA_COMPLETION_TIMEOUT_S_PER_GIB = 800.0
 #: every pre-copy on its links sends at most this fraction more bytes than
 #: alone (and still converges); otherwise it waits or switches algorithm.
 SHARING_TOLERANCE = 0.05
+#: Events (ends, ends of set-up) within this many seconds of each other are
+#: handled together, at the latest of them: one recomputation of the shares
+#: instead of one per event. Each move may end up to this much later than
+#: its prediction (it keeps its share meanwhile, so nothing is overbooked).
+BATCH_S = 0.1
 _EPS = 1e-9
 _SETUP_DONE = -1   # version of the event that ends a move's set-up
 
@@ -310,6 +317,7 @@ class _Simulation:
         self.flows_on_link = {k: set() for k in self.capacity}
         self.members = {k: set() for k in self.capacity}
         self.setup_s = getattr(options.params, 'setup_s', 0.0)
+        self.batch_s = BATCH_S
         self.max_need = dict.fromkeys(self.capacity, 0.0)
         self.load = dict.fromkeys(self.capacity, 0.0)
         self.by_src = {}
@@ -423,7 +431,12 @@ class _Simulation:
         return self.done, self.unscheduled
 
     def _process_ends(self):
-        t = None
+        """Handle the next events: every end or end of set-up within
+        :data:`BATCH_S` of the first, all at the time of the last of them
+        (a move that ends a little earlier holds its share until then, so
+        no host or link is ever over capacity; the schedule is only a
+        little longer)."""
+        t = first = None
         ended = []
         joined = []
         while self.heap:
@@ -432,10 +445,12 @@ class _Simulation:
                                                             _SETUP_DONE):
                 heapq.heappop(self.heap)
                 continue
-            if t is not None and t_end > t + _EPS:
+            if t is not None and t_end > first + self.batch_s + _EPS:
                 break
             heapq.heappop(self.heap)
-            t = t_end if t is None else t
+            if t is None:
+                first = t = t_end
+            t = max(t, t_end)
             if version == _SETUP_DONE:
                 joined.append(task)
             else:
@@ -677,10 +692,18 @@ class _Simulation:
             if task.rate is not None and abs(rate - task.rate) <= 1e-9 * (
                     1.0 + rate):
                 continue
-            self._advance(task, t)
+            same = (task.rate is not None
+                    and bandwidth.quantize_gbit_s(rate)
+                    == bandwidth.quantize_gbit_s(task.rate))
+            if not same:
+                self._advance(task, t)
             task.rate = rate
             task.min_rate = min(task.min_rate, rate)
             task.rates.append((t, rate))
+            if same:
+                # predictions are made at the quantized share: same time
+                # and bytes, so the end already queued still holds
+                continue
             task.pred = self.predictor.predict(task.vm, task.algorithm,
                                                rate)
             total = max(task.pred.total_s - self.setup_s, 1e-6)
