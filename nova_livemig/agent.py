@@ -175,8 +175,12 @@ class Agent:
             if known.result is not None:
                 self._cast_result(known.result)
             return False
-        thread = threading.Thread(target=self._run, args=(step,),
-                                  name=f'livemig-{step.step_id}',
+        return self._spawn(self._run, step, 'livemig')
+
+    def _spawn(self, target, step, prefix):
+        """Run ``target(step)`` in a thread of its own; returns True."""
+        thread = threading.Thread(target=target, args=(step,),
+                                  name=f'{prefix}-{step.step_id}',
                                   daemon=True)
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()]
@@ -321,14 +325,7 @@ class Agent:
             LOG.warning('step %s (%s) is known already; not tuning it again',
                         step.step_id, step.vm)
             return False
-        thread = threading.Thread(target=self._tune, args=(step,),
-                                  name=f'livemig-tune-{step.step_id}',
-                                  daemon=True)
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()]
-            self._threads.append(thread)
-        thread.start()
-        return True
+        return self._spawn(self._tune, step, 'livemig-tune')
 
     def _tune(self, step):
         try:
