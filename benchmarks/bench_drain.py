@@ -30,7 +30,8 @@ import synthetic  # noqa: E402  (benchmarks/ is not a package)
 
 from nova_livemig import algorithms as algorithms_mod  # noqa: E402
 from nova_livemig import graph as graph_mod  # noqa: E402
-from nova_livemig import model, placement, plan, policies  # noqa: E402
+from nova_livemig import model, plan, policies
+from nova_livemig.policies import ranking  # noqa: E402
 from nova_livemig.policies import drain  # noqa: E402
 
 
@@ -58,7 +59,7 @@ def cost_blind(snap, host_name, pick):
     :param pick: ``'first-fit'`` or ``'spread'``
     :returns: ``({vm id: destination}, [unplaced vm ids])``
     """
-    usage = placement.Usage(snap)
+    usage = ranking.Usage(snap)
     src = snap.hosts[host_name]
     placed, unplaced = {}, []
     for vm in drain.hardest_first(snap.vms_on(host_name)):
@@ -67,7 +68,7 @@ def cost_blind(snap, host_name, pick):
             continue
         best, best_free = None, None
         for name, host in snap.hosts.items():
-            if not placement.allowed(src, host) or not usage.fits(vm, name):
+            if not ranking.allowed(src, host) or not usage.fits(vm, name):
                 continue
             if pick == 'first-fit':
                 best = name
@@ -141,7 +142,7 @@ def main(argv=None):
             timed = (result, plan_s, plan.apply(snap, result.moves))
             _, apply_s = _timed(plan.apply, snap, result.moves)
         plan.apply(snap, result.moves)
-        ranker = placement.Ranker(graph, options, algorithms)
+        ranker = ranking.Ranker(graph, options, algorithms)
         rows = {'cost-aware drain': (result.moves, plan_s,
                                      len(result.unplaced))}
         for pick in ('first-fit', 'spread'):

@@ -15,11 +15,12 @@ For each size (about 10 VMs per host, the flavor mix and topology of
   roll-back when a host cannot be emptied), both under the same rules
   (allocation ratios, ``cpu_target_util``, aggregates, pinned VMs). Active
   hosts are compared with the lower bound of
-  :func:`nova_livemig.lowerbound.active_hosts`.
+  :func:`nova_livemig.scheduling.bounds.active_hosts`.
 * **hot-spot** cluster (5 % of hosts pushed to 105-130 % CPU, 10 % to
   60-80 %): ``balance`` against Watcher's ``workload_balance``, which
   moves one VM per audit.
-* the moves of each plan are scheduled (:mod:`nova_livemig.scheduling`):
+* the moves of each plan are scheduled (
+  :mod:`nova_livemig.scheduling.simulation`):
   makespan against its lower bound and against the Nova-default schedule.
 
 Times are CPU seconds of this process (``time.process_time``). Figures are
@@ -41,7 +42,9 @@ import synthetic  # noqa: E402
 
 from nova_livemig import algorithms as algorithms_mod  # noqa: E402
 from nova_livemig import graph as graph_mod  # noqa: E402
-from nova_livemig import lowerbound, model, plan, scheduling  # noqa: E402
+from nova_livemig import model, plan
+from nova_livemig.scheduling import bounds
+from nova_livemig.scheduling import simulation  # noqa: E402
 from nova_livemig.policies import balance, consolidate  # noqa: E402
 
 #: (idle, max) watts by host vcpus: general 64, highmem 96
@@ -232,7 +235,7 @@ def run_size(n_hosts, seed, options, algorithms, baseline_max_hosts,
         for by in ('memory', 'cpu'):
             dests, wcpu = _timed(watcher_consolidation, snap,
                                  options.cpu_target_util, by)
-            after = lowerbound.hosts_in_use(_after(snap, dests))
+            after = bounds.hosts_in_use(_after(snap, dests))
             frag[f'watcher_{by}'] = {
                 'plan_cpu_s': round(wcpu, 2), 'hosts_after': after,
                 'vs_bound': round(after / max(s['lower_bound_hosts'], 1),
@@ -273,7 +276,7 @@ def run_size(n_hosts, seed, options, algorithms, baseline_max_hosts,
 
 
 def _schedule(snap, graph, p, options, algorithms):
-    sched, cpu_s = _timed(scheduling.schedule, snap, graph, p.moves,
+    sched, cpu_s = _timed(simulation.schedule, snap, graph, p.moves,
                           options, algorithms)
     nova = sched.nova
     return {'cpu_s': round(cpu_s, 2),

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from oslo_config import cfg  # noqa: E402
 
 from nova_livemig import algorithms as algos_mod  # noqa: E402
-from nova_livemig import choice  # noqa: E402
+from nova_livemig.algorithms import choice  # noqa: E402
 from nova_livemig import conf as nconf  # noqa: E402
 from nova_livemig import cost  # noqa: E402
 from nova_livemig import messages  # noqa: E402

@@ -12,7 +12,7 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_livemig import agent as agent_mod
+from nova_livemig.agent import manager as agent_mod
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import plugins

@@ -3,7 +3,7 @@
 Sub-commands:
 
 * ``plan --snapshot FILE --policy P ...``: plan offline from a snapshot file
-  (:mod:`nova_livemig.cmd.plan_offline`);
+  (:mod:`nova_livemig.cmd.whatif`);
 * ``plan create|list|show|execute|abort``: plans kept by the conductor
   (:mod:`nova_livemig.cmd.control`);
 * ``migrate VM [--to HOST]``: smart placement of one VM, through the
@@ -44,7 +44,7 @@ def build_conf(args, register=()):
 def _parser():
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
-    from nova_livemig.cmd import plan_offline
+    from nova_livemig.cmd import whatif
 
     parser = argparse.ArgumentParser(
         prog='nova-livemig',
@@ -62,7 +62,7 @@ def _parser():
                            '--snapshot to plan offline')
     plan.add_argument('plan_id', nargs='?', metavar='ID',
                       help='plan id for show, execute and abort')
-    plan_offline.add_arguments(plan)
+    whatif.add_arguments(plan)
     control.add_plan_arguments(plan)
 
     migrate = sub.add_parser('migrate',
@@ -80,13 +80,13 @@ def run(argv=None):
     """Run the command; returns its exit status."""
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
-    from nova_livemig.cmd import plan_offline
+    from nova_livemig.cmd import whatif
 
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         if args.command == 'plan' and args.action is None:
-            return plan_offline.run(args, build_conf(args))
+            return whatif.run(args, build_conf(args))
         if args.command == 'plan':
             return control.run_plan(args, build_conf(
                 args, control.REGISTER))

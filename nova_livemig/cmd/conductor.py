@@ -18,11 +18,11 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_livemig import conductor as endpoint_mod
+from nova_livemig.conductor import manager
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
-from nova_livemig import manager
-from nova_livemig import notifications
+from nova_livemig.conductor import service
+from nova_livemig.conductor import notifications
 from nova_livemig import plugins
 from nova_livemig import rpc
 from nova_livemig.db import api as db_api
@@ -81,14 +81,14 @@ class Service:
         executor = plugins.load(plugins.EXECUTORS, conf.conductor.executor,
                                 invoke_args=(conf, self.transport))
         host = conf.conductor.host
-        self.conductor = manager.Conductor(conf, db, executor)
+        self.conductor = service.Conductor(conf, db, executor)
         self.notification_transport = rpc.get_notification_transport(conf)
         self.conductor.notify = make_notify(self.notification_transport,
                                             host or self.conductor.host)
         self.conductor.engine.notify = self.conductor.notify
         self.server = rpc.get_server(
             self.transport, rpc.CONDUCTOR_TOPIC, self.conductor.host,
-            [endpoint_mod.ConductorEndpoint(self.conductor)])
+            [manager.ConductorEndpoint(self.conductor)])
 
     def start(self):
         self.server.start()

@@ -25,7 +25,7 @@ import time
 import oslo_messaging
 
 from nova_livemig import exception
-from nova_livemig import progress as progress_mod
+from nova_livemig.conductor import views as progress_mod
 
 #: extra ``register_opts`` callables (every group is in conf.MODULES)
 REGISTER = ()
@@ -67,7 +67,7 @@ def _add_watch_arguments(parser):
 
 def conductor_api(conf, transport=None):
     from nova_livemig import rpc
-    from nova_livemig import rpcapi
+    from nova_livemig.conductor import rpcapi
     transport = transport or rpc.get_transport(conf)
     return rpcapi.ConductorAPI(transport)
 

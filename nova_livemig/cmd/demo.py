@@ -22,7 +22,7 @@ import time
 
 from oslo_config import cfg
 
-from nova_livemig import agent as agent_mod
+from nova_livemig.agent import manager as agent_mod
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import model
@@ -87,12 +87,12 @@ def _clear(made):
 
 
 def _predicted_makespan_s(snapshot, hosts, conf):
-    from nova_livemig import planning
+    from nova_livemig.conductor import planner
     from nova_livemig import policies
-    from nova_livemig.conf import planner
-    options = planner.options_from(conf)
-    algorithms = planning.load_algorithms(options.algorithms)
-    document, _ = planning.make_plan(
+    from nova_livemig.conf import planner as planner_conf
+    options = planner_conf.options_from(conf)
+    algorithms = planner.load_algorithms(options.algorithms)
+    document, _ = planner.make_plan(
         snapshot, 'drain', policies.PlanRequest(hosts=tuple(hosts)),
         options, algorithms)
     return document['schedule']['makespan_s']

@@ -6,7 +6,7 @@ conductor; ``abort_migration`` and ``get_job`` go to the same agent.
 """
 
 from nova_livemig import executors
-from nova_livemig import rpcapi
+from nova_livemig.agent import rpcapi
 
 
 class AgentExecutor(executors.Executor):

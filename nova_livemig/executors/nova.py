@@ -48,7 +48,7 @@ import requests
 
 from nova_livemig import exception
 from nova_livemig import executors
-from nova_livemig import rpcapi
+from nova_livemig.agent import rpcapi
 
 LOG = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ import bisect
 import heapq
 import math
 
-from nova_livemig import bandwidth, plan, policies
+from nova_livemig import plan, policies
+from nova_livemig.scheduling import sharing
 from nova_livemig.policies import consolidate
 
 #: phase 2 works on hosts this far above the mean utilisation (fraction)
@@ -102,8 +103,8 @@ class _State:
     def __init__(self, snapshot, graph, options, algorithms):
         self.snapshot = snapshot
         self.options = options
-        self.predictor = bandwidth.Predictor(options, algorithms)
-        self.finder = bandwidth.PathFinder(graph)
+        self.predictor = sharing.Predictor(options, algorithms)
+        self.finder = sharing.PathFinder(graph)
         self.util = utilisation(snapshot)
         self.vcpus = {}
         self.mem = {}

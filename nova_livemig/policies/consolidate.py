@@ -27,7 +27,7 @@ How (multi-resource best-fit decreasing around a kept set):
 Each move then takes the widest path and the fastest algorithm that meets
 the downtime target across the dirty-rate error. ``Plan.summary`` reports
 hosts in use before and after, the lower bound
-(:func:`nova_livemig.lowerbound.active_hosts`), and power: a host draws
+(:func:`nova_livemig.scheduling.bounds.active_hosts`), and power: a host draws
 ``power_idle_w + (power_max_w - power_idle_w) * cpu_util``; a freed host
 saves its whole draw.
 """
@@ -36,7 +36,9 @@ import bisect
 import dataclasses
 import itertools
 
-from nova_livemig import bandwidth, lowerbound, plan, policies
+from nova_livemig import plan, policies
+from nova_livemig.scheduling import sharing
+from nova_livemig.scheduling import bounds
 
 #: sorted-index entries looked at per VM and aggregate class before giving
 #: up on a tight fit (memory is searched; vcpus and CPU are checked)
@@ -72,8 +74,8 @@ class _Packer:
     def __init__(self, snapshot, graph, options, algorithms):
         self.snapshot = snapshot
         self.options = options
-        self.predictor = bandwidth.Predictor(options, algorithms)
-        self.finder = bandwidth.PathFinder(graph)
+        self.predictor = sharing.Predictor(options, algorithms)
+        self.finder = sharing.PathFinder(graph)
         self.hosts = [h for h in snapshot.hosts.values() if h.state == 'up']
         self.index = {h.name: i for i, h in enumerate(self.hosts)}
         n = len(self.hosts)
@@ -360,11 +362,11 @@ def summarize(snapshot, moves, options):
     """Hosts in use, the lower bound, migrations, bytes and power."""
     after = snapshot.with_vms(
         [_moved(snapshot.vms[m.vm], m.destination) for m in moves])
-    bound = lowerbound.active_hosts(snapshot, options.cpu_target_util)
+    bound = bounds.active_hosts(snapshot, options.cpu_target_util)
     before_w = _power(snapshot)
     after_w = _power(after)
-    in_use_before = lowerbound.hosts_in_use(snapshot)
-    in_use_after = lowerbound.hosts_in_use(after)
+    in_use_before = bounds.hosts_in_use(snapshot)
+    in_use_after = bounds.hosts_in_use(after)
     return {
         'hosts_in_use_before': in_use_before,
         'hosts_in_use_after': in_use_after,

@@ -5,7 +5,8 @@ named, every host whose state is ``maintenance``. Every VM on them is moved
 to a destination chosen as ``single`` chooses (up, not drained, same
 aggregates, room under the allocation ratios; cheapest migration, then
 balance), and the plan's capacity bookkeeping
-(:class:`nova_livemig.placement.Usage`) accumulates, so no destination is
+(:class:`nova_livemig.policies.ranking.Usage`) accumulates, so no
+destination is
 ever overfilled.
 
 The hardest VMs are placed first, while the most room is left: largest
@@ -15,7 +16,8 @@ Pinned VMs are reported unplaced with reason ``pinned``; VMs that nothing can
 take, with the reason.
 """
 
-from nova_livemig import exception, placement, plan, policies
+from nova_livemig import exception, plan, policies
+from nova_livemig.policies import ranking
 from nova_livemig.policies import single
 
 
@@ -63,8 +65,8 @@ class Drain(policies.Policy):
         else:
             drained = [h.name for h in snapshot.hosts.values()
                        if h.state == 'maintenance']
-        usage = placement.Usage(snapshot)
-        ranker = placement.Ranker(graph, options, algorithms)
+        usage = ranking.Usage(snapshot)
+        ranker = ranking.Ranker(graph, options, algorithms)
         drained_set = set(drained)
         vms = [vm for vm in snapshot.vms.values() if vm.host in drained_set]
         moves, unplaced = [], []

@@ -5,7 +5,7 @@ should choose. A destination must be up, not the source, in every aggregate
 the source is in, and have room for the VM's vcpus and memory under its
 allocation ratios (no CPU utilisation target: Nova's scheduler has none).
 Destinations are ranked by the predicted migration cost over the widest
-path, then by the balance the move leaves (:meth:`placement.Ranker.best`).
+path, then by the balance the move leaves (:meth:`ranking.Ranker.best`).
 
 Several VMs are placed in the order given, each seeing the capacity the
 earlier ones took. A pinned VM, a VM on a host that is down and a VM that
@@ -13,7 +13,8 @@ no destination can take (or only with a migration predicted to miss the
 downtime target) are reported unplaced with the reason.
 """
 
-from nova_livemig import exception, placement, plan, policies
+from nova_livemig import exception, plan, policies
+from nova_livemig.policies import ranking
 
 #: reason given for a VM marked pinned in the snapshot
 PINNED = 'pinned'
@@ -26,9 +27,10 @@ def place(vm, usage, ranker, exclude=(), cpu_target_util=None):
     """Place one VM, or say why not; shared by ``single`` and ``drain``.
 
     :param vm: a :class:`nova_livemig.model.Vm`
-    :param usage: the :class:`nova_livemig.placement.Usage` of the plan so
+    :param usage: the :class:`~nova_livemig.policies.ranking.Usage` of the
+        plan so
         far; updated when the VM is placed
-    :param ranker: a :class:`nova_livemig.placement.Ranker`
+    :param ranker: a :class:`nova_livemig.policies.ranking.Ranker`
     :param exclude: host names that may not receive it
     :param cpu_target_util: optional CPU utilisation cap of destinations
     :returns: ``(move, None)`` or ``(None, reason)``
@@ -69,8 +71,8 @@ class Single(policies.Policy):
                 raise exception.InvalidInput(
                     'vms', vm_id, known_names('a VM id of the snapshot',
                                               snapshot.vms))
-        usage = placement.Usage(snapshot)
-        ranker = placement.Ranker(graph, options, algorithms)
+        usage = ranking.Usage(snapshot)
+        ranker = ranking.Ranker(graph, options, algorithms)
         moves, unplaced = [], []
         for vm_id in dict.fromkeys(request.vms):
             move, reason = place(snapshot.vms[vm_id], usage, ranker)

@@ -13,7 +13,7 @@ import pytest
 
 from nova_livemig import messages
 from nova_livemig import rpc
-from nova_livemig import rpcapi
+from nova_livemig.agent import rpcapi
 from tests.unit import fakehosts
 
 pytestmark = pytest.mark.rabbitmq

@@ -29,7 +29,7 @@ from nova.tests.functional import integrated_helpers  # noqa: E402
 
 from nova_livemig import exception  # noqa: E402
 from nova_livemig.executors import nova as nova_executor  # noqa: E402
-from nova_livemig import weigher  # noqa: E402,F401  registers [nova_livemig]
+from nova_livemig.weigher import migration_cost  # noqa: E402,F401  options
 
 WEIGHER = 'nova_livemig.weigher.MigrationCostWeigher'
 NOVA_WEIGHERS = 'nova.scheduler.weights.all_weighers'

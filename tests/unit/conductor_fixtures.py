@@ -3,10 +3,10 @@ that records what it is asked and answers get_job from a table."""
 
 import dataclasses
 
-from nova_livemig import execution
-from nova_livemig import livemodel
+from nova_livemig.conductor import runner
+from nova_livemig.conductor import livemodel
 from nova_livemig import plan as plan_mod
-from nova_livemig import planning
+from nova_livemig.conductor import planner
 from nova_livemig.db import api as db_api
 from nova_livemig.executors import Executor
 
@@ -102,10 +102,10 @@ def cluster(tmp_path, hosts, vms, placement, settings=None, sizes=None):
     live = livemodel.LiveModel(30, clock=clock)
     executor = RecordingExecutor()
     options = plan_mod.PlanningOptions(algorithms=('precopy',))
-    algorithms = planning.load_algorithms(options.algorithms)
-    settings = settings or execution.Settings(
+    algorithms = planner.load_algorithms(options.algorithms)
+    settings = settings or runner.Settings(
         job_poll_interval_s=5.0, deadline_margin_s=10.0, deadline_factor=2.0)
-    engine = execution.Engine(db, live, executor, settings, options,
+    engine = runner.Engine(db, live, executor, settings, options,
                               algorithms, clock=clock)
     c = Cluster(db, live, executor, engine, clock, dict(placement))
     c.hosts = dict(hosts)
@@ -118,7 +118,7 @@ def cluster(tmp_path, hosts, vms, placement, settings=None, sizes=None):
 
 def create(c, policy='drain', hosts=(), vms=()):
     from nova_livemig import policies
-    document, steps = planning.make_plan(
+    document, steps = planner.make_plan(
         c.live.snapshot(), policy,
         policies.PlanRequest(vms=tuple(vms), hosts=tuple(hosts)),
         c.options, c.algorithms)

@@ -8,12 +8,12 @@ import time
 import oslo_messaging
 import pytest
 
-from nova_livemig import agent as agent_mod
+from nova_livemig.agent import manager as agent_mod
 from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig import plugins
 from nova_livemig import rpc
-from nova_livemig import rpcapi
+from nova_livemig.agent import rpcapi
 from nova_livemig.cmd import agent as agent_cmd
 from tests.unit import fakehosts
 
@@ -156,7 +156,7 @@ def test_garbled_live_migrate_is_rejected_with_a_logged_reason(cluster,
                                                                 caplog):
     c = cluster()
     bad = dict(fakehosts.step().to_primitive(), max_downtime_ms=-5)
-    with caplog.at_level(logging.ERROR, logger='nova_livemig.agent'):
+    with caplog.at_level(logging.ERROR, logger='nova_livemig.agent.manager'):
         c.api.live_migrate({}, 'a', bad)
         c.api.live_migrate({}, 'a', 'not a step')
         c.api.abort_migration({}, 'a', 42)

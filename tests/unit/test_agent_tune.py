@@ -11,13 +11,13 @@ import time
 import oslo_messaging
 import pytest
 
-from nova_livemig import agent as agent_mod
+from nova_livemig.agent import manager as agent_mod
 from nova_livemig import cost
 from nova_livemig import drivers
 from nova_livemig import messages
 from nova_livemig import plugins
 from nova_livemig import rpc
-from nova_livemig import rpcapi
+from nova_livemig.agent import rpcapi
 from nova_livemig.algorithms import precopy
 from nova_livemig.drivers import migration
 from tests.unit import fakehosts
@@ -194,7 +194,7 @@ def test_job_failing_under_nova_is_reported_failed_on_the_source(node):
 def test_no_job_within_the_grace_period_reports_nothing(node, caplog):
     n = node()
     n.agent.tune_grace_s = 0.1
-    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent'):
+    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent.manager'):
         n.api.tune_migration({}, 'a', nova_step().to_primitive())
         wait_until(lambda: 'no migration of vm1 runs on a' in caplog.text,
                    what='the reason logged')
@@ -224,7 +224,7 @@ def test_driver_that_cannot_follow_a_job_logs_why(node, caplog,
     # a driver without attach_job: the ComputeDriver default
     monkeypatch.setattr(type(n.driver), 'attach_job',
                         drivers.ComputeDriver.attach_job)
-    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent'):
+    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent.manager'):
         n.api.tune_migration({}, 'a', step.to_primitive())
         wait_until(lambda: 'cannot follow a migration it did not start'
                    in caplog.text, what='the reason logged')
@@ -238,7 +238,7 @@ def test_garbled_tune_is_rejected_with_a_logged_reason(node, caplog):
     n = node()
     step = nova_step()
     n.driver.start_external_job(step)
-    with caplog.at_level(logging.ERROR, logger='nova_livemig.agent'):
+    with caplog.at_level(logging.ERROR, logger='nova_livemig.agent.manager'):
         n.api.tune_migration({}, 'a', dict(step.to_primitive(),
                                            max_downtime_ms=-5))
         n.api.tune_migration({}, 'a', 'not a step')
@@ -266,7 +266,7 @@ def test_client_pinned_to_1_0_does_not_send_tune(node, caplog):
     step = nova_step()
     n.driver.start_external_job(step)
     old = rpcapi.AgentAPI(n.transport, version_cap='1.0')
-    with caplog.at_level(logging.INFO, logger='nova_livemig.rpcapi'):
+    with caplog.at_level(logging.INFO, logger='nova_livemig.agent.rpcapi'):
         assert old.tune_migration({}, 'a', step.to_primitive()) is False
     assert 'speak an RPC version below 1.1' in caplog.text
     old.get_job({}, 'a', 'p1-0')  # the 1.0 methods still go through

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nova_livemig import algorithms, choice, cost, exception, model, plan
+from nova_livemig import algorithms, cost, exception, model, plan
+from nova_livemig.algorithms import choice
 
 ALL = ('precopy', 'autoconverge', 'compress', 'postcopy', 'hybrid')
 ALGOS = algorithms.load_algorithms(ALL)

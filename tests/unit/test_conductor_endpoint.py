@@ -7,10 +7,10 @@ import types
 import pytest
 from oslo_config import cfg
 
-from nova_livemig import conductor
+from nova_livemig.conductor import manager
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
-from nova_livemig import manager
+from nova_livemig.conductor import service
 from nova_livemig import model
 from nova_livemig.cmd import control
 from nova_livemig.db import api as db_api
@@ -42,8 +42,8 @@ def ep(tmp_path):
     conf = make_conf(tmp_path)
     db = db_api.from_conf(conf)
     executor = cf.RecordingExecutor()
-    cond = manager.Conductor(conf, db, executor, clock=cf.Clock(1000.0))
-    endpoint = conductor.ConductorEndpoint(cond)
+    cond = service.Conductor(conf, db, executor, clock=cf.Clock(1000.0))
+    endpoint = manager.ConductorEndpoint(cond)
     endpoint.report_measurements({}, report('a', [
         dict(cf.vm('v1'), host='a'), dict(cf.vm('v2'), host='a')]))
     endpoint.report_measurements({}, report('b', []))
@@ -145,7 +145,7 @@ def test_cli_over_in_process_rpc(tmp_path):
     service.conductor.engine.executor = cf.RecordingExecutor()
     service.start()
     try:
-        ep = conductor.ConductorEndpoint(service.conductor)
+        ep = manager.ConductorEndpoint(service.conductor)
         ep.report_measurements({}, report('a', [dict(cf.vm('v1'),
                                                      host='a')]))
         ep.report_measurements({}, report('b', []))

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from nova_livemig import exception
-from nova_livemig import livemodel
+from nova_livemig.conductor import livemodel
 from nova_livemig import model
 from tests.unit import conductor_fixtures as cf
 

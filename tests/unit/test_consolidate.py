@@ -3,7 +3,8 @@
 import pytest
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import lowerbound, model, plan, plugins, policies
+from nova_livemig import model, plan, plugins, policies
+from nova_livemig.scheduling import bounds
 from nova_livemig import graph as graph_mod
 from nova_livemig.policies import consolidate
 
@@ -117,11 +118,11 @@ def test_lower_bound_uses_the_largest_hosts_first():
     hs = hosts(['small1', 'small2'], gib=32) + hosts(['large'], gib=128)
     vms = [(f'v{i}', 'small1', 1, 8, 0.1, {}) for i in range(4)]
     snap = snapshot(hs, vms)
-    assert lowerbound.active_hosts(snap, 0.8).hosts == 1
+    assert bounds.active_hosts(snap, 0.8).hosts == 1
     # 96 GiB cannot fit one 32 GiB host, but fits the 128 GiB one
     big = [(f'v{i}', h, 1, 16, 0.1, {}) for i, h in enumerate(
         ['small1', 'small2', 'large', 'large', 'large', 'large'])]
-    assert lowerbound.active_hosts(snapshot(hs, big), 0.8).hosts == 1
+    assert bounds.active_hosts(snapshot(hs, big), 0.8).hosts == 1
     assert run(snapshot(hs, big)).summary['hosts_in_use_after'] == 1
 
 
@@ -131,7 +132,7 @@ def test_lower_bound_counts_pinned_hosts_and_aggregate_groups():
     vms = [('p', 'x1', 1, 1, 0.1, {'pinned': True}),
            ('q', 'x2', 1, 1, 0.1, {'pinned': True}),
            ('r', 'y1', 1, 1, 0.1, {})]
-    bound = lowerbound.active_hosts(snapshot(hs, vms), 0.8)
+    bound = bounds.active_hosts(snapshot(hs, vms), 0.8)
     assert bound.by_resource['pinned'] == 2
     assert bound.aggregate_sum == 3
     assert bound.hosts == 3

@@ -17,7 +17,7 @@ from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig import plugins
 from nova_livemig import rpc
-from nova_livemig import rpcapi
+from nova_livemig.agent import rpcapi
 from nova_livemig.conf import nova_client
 from nova_livemig.executors import nova
 

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from nova_livemig import notifications
+from nova_livemig.conductor import notifications
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / 'doc' / 'notifications'
 

@@ -3,7 +3,7 @@
 import pytest
 
 from nova_livemig import exception
-from nova_livemig import periodic
+from nova_livemig.conductor import periodic
 from nova_livemig.db import api as db_api
 
 HOUR = 3600.0
@@ -132,13 +132,13 @@ def test_dry_run_records_without_executing(db):
 def test_conductor_runs_the_schedule_from_config(tmp_path):
     from tests.unit import conductor_fixtures as cf
     from tests.unit import test_conductor_endpoint as te
-    from nova_livemig import manager
+    from nova_livemig.conductor import service
     conf = te.make_conf(tmp_path)
     conf.set_override('enabled', True, 'periodic')
     conf.set_override('schedule', ['drain | 0 3 * * * | dry-run'],
                       'periodic')
     db = db_api.from_conf(conf)
-    cond = manager.Conductor(conf, db, cf.RecordingExecutor())
+    cond = service.Conductor(conf, db, cf.RecordingExecutor())
     cond.start()
     try:
         assert cond.periodic.entries == [
@@ -155,4 +155,4 @@ def test_conductor_runs_the_schedule_from_config(tmp_path):
     db.release_lease(periodic.LEASE, 'other')
     conf.set_override('schedule', ['nosuch | 0 3 * * *'], 'periodic')
     with pytest.raises(exception.InvalidInput, match='nosuch'):
-        manager.Conductor(conf, db, cf.RecordingExecutor())
+        service.Conductor(conf, db, cf.RecordingExecutor())

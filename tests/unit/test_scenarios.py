@@ -24,7 +24,9 @@ import pathlib
 import pytest
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import bandwidth, model, plan, plugins, policies, scheduling
+from nova_livemig import model, plan, plugins, policies
+from nova_livemig.scheduling import sharing
+from nova_livemig.scheduling import simulation
 from nova_livemig import graph as graph_mod
 
 SCENARIOS = sorted(
@@ -47,13 +49,13 @@ def load_scenario(path):
         request = policies.PlanRequest(**{
             k: tuple(v) for k, v in doc.get('request', {}).items()})
         result = policy.plan(snap, graph, request, options, algorithms)
-    sched = scheduling.schedule(snap, graph, result.moves, options,
+    sched = simulation.schedule(snap, graph, result.moves, options,
                                 algorithms)
     return doc, snap, options, result, sched
 
 
 def given_moves(snap, graph, pairs, options, algorithms):
-    predictor = bandwidth.Predictor(options, algorithms)
+    predictor = sharing.Predictor(options, algorithms)
     moves = []
     for entry in pairs:
         vm = snap.vms[entry[0]]
@@ -75,16 +77,16 @@ def check_always(snap, options, result, sched):
         assert not snap.vms[move.vm].pinned, move
     capacity = {k: lk.free_gbit_s for k, lk in
                 graph_mod.LinkGraph(snap).links.items()}
-    start = scheduling.occupancy(snap, (), 0.0)
-    for t in scheduling.events(sched.moves):
-        occ = scheduling.occupancy(snap, sched.moves, t)
+    start = simulation.occupancy(snap, (), 0.0)
+    for t in simulation.events(sched.moves):
+        occ = simulation.occupancy(snap, sched.moves, t)
         for name, (vcpus, mem) in occ.items():
             host = snap.hosts[name]
             assert vcpus <= max(host.vcpu_capacity, start[name][0]) + 1e-6, (
                 t, name, vcpus)
             assert mem <= max(host.memory_capacity_mib,
                               start[name][1]) + 1e-6, (t, name, mem)
-        for key, load in bandwidth.link_load(sched.moves, t).items():
+        for key, load in sharing.link_load(sched.moves, t).items():
             assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key, load)
         running = [m for m in sched.moves if m.start_s <= t < m.end_s]
         for name in snap.hosts:

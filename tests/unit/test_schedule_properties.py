@@ -18,7 +18,10 @@ import hypothesis
 from hypothesis import strategies as st
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import bandwidth, lowerbound, model, plan, scheduling
+from nova_livemig import model, plan
+from nova_livemig.scheduling import sharing
+from nova_livemig.scheduling import bounds
+from nova_livemig.scheduling import simulation
 from nova_livemig import graph as graph_mod
 from nova_livemig.policies import balance, consolidate
 
@@ -78,7 +81,7 @@ def snapshots(draw):
 def snapshots_and_moves(draw):
     snap = draw(snapshots())
     graph = graph_mod.LinkGraph(snap)
-    predictor = bandwidth.Predictor(OPTIONS, ALGORITHMS)
+    predictor = sharing.Predictor(OPTIONS, ALGORITHMS)
     moves = []
     for vm in snap.vms.values():
         if vm.pinned or not draw(st.booleans()):
@@ -101,15 +104,15 @@ def snapshots_and_moves(draw):
 
 def check_schedule(snap, graph, moves, sched):
     capacity = {k: lk.free_gbit_s for k, lk in graph.links.items()}
-    start = scheduling.occupancy(snap, (), 0.0)
-    for t in scheduling.events(sched.moves):
-        for name, (vcpus, mem) in scheduling.occupancy(
+    start = simulation.occupancy(snap, (), 0.0)
+    for t in simulation.events(sched.moves):
+        for name, (vcpus, mem) in simulation.occupancy(
                 snap, sched.moves, t).items():
             host = snap.hosts[name]
             assert vcpus <= max(host.vcpu_capacity, start[name][0]) + 1e-6
             assert mem <= max(host.memory_capacity_mib,
                               start[name][1]) + 1e-6
-        for key, load in bandwidth.link_load(sched.moves, t).items():
+        for key, load in sharing.link_load(sched.moves, t).items():
             assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key)
         running = [m for m in sched.moves if m.start_s <= t < m.end_s]
         for name in snap.hosts:
@@ -134,7 +137,7 @@ def check_schedule(snap, graph, moves, sched):
 @hypothesis.given(snapshots_and_moves())
 def test_any_moves_schedule_safely(case):
     snap, graph, moves = case
-    sched = scheduling.schedule(snap, graph, moves, OPTIONS, ALGORITHMS)
+    sched = simulation.schedule(snap, graph, moves, OPTIONS, ALGORITHMS)
     check_schedule(snap, graph, moves, sched)
     # the bound is a bound (up to the 1e-3 the cost models wobble by
     # between nearby bandwidths)
@@ -154,7 +157,7 @@ def test_consolidation_is_safe_and_not_below_the_bound(snap):
     s = result.summary
     assert s['hosts_in_use_after'] >= s['lower_bound_hosts']
     assert s['hosts_in_use_after'] <= s['hosts_in_use_before']
-    assert s['hosts_in_use_after'] == lowerbound.hosts_in_use(after)
+    assert s['hosts_in_use_after'] == bounds.hosts_in_use(after)
     busy = {}
     for vm in after.vms.values():
         busy[vm.host] = busy.get(vm.host, 0.0) + vm.busy_vcpus
@@ -162,7 +165,7 @@ def test_consolidation_is_safe_and_not_below_the_bound(snap):
     for name in moved_to:
         assert busy[name] <= (OPTIONS.cpu_target_util
                               * snap.hosts[name].vcpus + 1e-6)
-    sched = scheduling.schedule(snap, graph, result.moves, OPTIONS,
+    sched = simulation.schedule(snap, graph, result.moves, OPTIONS,
                                 ALGORITHMS)
     check_schedule(snap, graph, result.moves, sched)
 

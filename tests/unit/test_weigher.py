@@ -1,6 +1,6 @@
 """The Nova weigher's logic, without nova.
 
-:class:`nova_livemig.move_cost.CostTable` holds everything the weigher
+:class:`nova_livemig.weigher.cost_table.CostTable` holds everything the weigher
 decides; the last tests load :mod:`nova_livemig.weigher` itself against a
 stand-in for the three nova modules it imports.
 """
@@ -18,7 +18,7 @@ from oslo_config import cfg
 from nova_livemig import algorithms
 from nova_livemig import cost
 from nova_livemig import model
-from nova_livemig import move_cost
+from nova_livemig.weigher import cost_table
 
 
 class LineRate(algorithms.Algorithm):
@@ -59,11 +59,11 @@ def publish(path, doc, mtime=NOW):
     os.utime(path, (mtime, mtime))
 
 
-OPTIONS = move_cost.plan.PlanningOptions(algorithms=('linerate',))
+OPTIONS = cost_table.plan.PlanningOptions(algorithms=('linerate',))
 
 
 def table(path, algorithms=ALGORITHMS, options=OPTIONS):
-    return move_cost.CostTable(str(path), max_age_s=600, options=options,
+    return cost_table.CostTable(str(path), max_age_s=600, options=options,
                                algorithms=algorithms, clock=lambda: NOW)
 
 
@@ -117,7 +117,7 @@ def test_missing_the_downtime_target_counts_after_meeting_it(tmp_path):
     path = tmp_path / 'snapshot.json'
     publish(path, snapshot_doc({'host1': 25.0, 'host2': 1.0, 'host3': 25.0},
                                dirty_rate_mib_s=40.0))
-    opts = move_cost.plan.PlanningOptions(max_downtime_ms=100.0,
+    opts = cost_table.plan.PlanningOptions(max_downtime_ms=100.0,
                                           algorithms=('linerate',))
     t = table(path, options=opts)
     assert t.cost_s('vm1', 'host2') == pytest.approx(
@@ -163,15 +163,16 @@ def weigher_mod(monkeypatch, snap_file):
     fake['nova'].conf = fake['nova.conf']
     for name, module in fake.items():
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.delitem(sys.modules, 'nova_livemig.weigher', raising=False)
-    weigher = importlib.import_module('nova_livemig.weigher')
+    monkeypatch.delitem(sys.modules, 'nova_livemig.weigher.migration_cost',
+                       raising=False)
+    weigher = importlib.import_module('nova_livemig.weigher.migration_cost')
     conf.set_override('snapshot_path', str(snap_file), 'nova_livemig')
     # the weigher loads the plugins its options name, and reads the clock
-    monkeypatch.setattr(move_cost, 'load_algorithms',
+    monkeypatch.setattr(cost_table, 'load_algorithms',
                         lambda names: {names[0]: LineRate()})
     publish(snap_file, snapshot_doc(FAST_HOST3), mtime=time.time())
     yield weigher
-    sys.modules.pop('nova_livemig.weigher', None)
+    sys.modules.pop('nova_livemig.weigher.migration_cost', None)
 
 
 def spec(instance_uuid, hints=None):
@@ -197,3 +198,11 @@ def test_weigher_is_neutral_for_boot_and_rebuild(weigher_mod):
     assert w._weigh_object(host('host3'), spec('new-uuid')) == 0.0
     rebuild = spec('vm1', {'_nova_check_type': ['rebuild']})
     assert w._weigh_object(host('host3'), rebuild) == 0.0
+
+
+def test_weigher_keeps_the_name_nova_conf_uses(weigher_mod):
+    """nova.conf names ``nova_livemig.weigher.MigrationCostWeigher``."""
+    import nova_livemig.weigher as package
+    assert package.MigrationCostWeigher is weigher_mod.MigrationCostWeigher
+    with pytest.raises(AttributeError):
+        package.NoSuchWeigher

@@ -3,7 +3,8 @@
 :class:`ConductorEndpoint` has exactly the methods of ``ConductorAPI``
 (``doc/control-plane-contract.md``); each validates its message with
 :mod:`nova_livemig.messages` or checks its arguments, then hands plain
-values to the :class:`nova_livemig.manager.Conductor`. A garbled cast is
+values to the :class:`~nova_livemig.conductor.service.Conductor`.
+A garbled cast is
 logged and dropped, a garbled call raises
 :class:`~nova_livemig.exception.InvalidInput`: nothing is half-done.
 """

@@ -27,7 +27,8 @@ import heapq
 import math
 import zlib
 
-from nova_livemig import choice, cost
+from nova_livemig import cost
+from nova_livemig.algorithms import choice
 
 
 def max_min_fair(flows, capacity_gbit_s):

@@ -8,7 +8,8 @@ tested with the algorithms.
 
 import pytest
 
-from nova_livemig import algorithms, cost, graph, model, placement, plan
+from nova_livemig import algorithms, cost, graph, model, plan
+from nova_livemig.policies import ranking
 
 
 class StandInPrecopy(algorithms.Algorithm):
@@ -59,7 +60,7 @@ def cluster(hosts, vms, uplinks=None):
 
 
 def ranker(snap, options=OPTIONS):
-    return placement.Ranker(graph.LinkGraph(snap), options, ALGORITHMS)
+    return ranking.Ranker(graph.LinkGraph(snap), options, ALGORITHMS)
 
 
 def test_the_stand_in_model_is_sane():
@@ -79,7 +80,7 @@ class TestUsage:
     def test_counts_what_is_on_each_host(self):
         snap = cluster([host('a'), host('b')],
                        [vm('x', 'a', 4, 8192), vm('y', 'a', 2, 1024)])
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         assert (usage.vcpus['a'], usage.memory_mib['a'], usage.count['a']) \
             == (6, 9216, 2)
         assert usage.vcpus['b'] == 0 and usage.placement['x'] == 'a'
@@ -91,7 +92,7 @@ class TestUsage:
                                         cpu_allocation_ratio=2.0,
                                         ram_allocation_ratio=1.5)],
                        [vm('x', 'a', 8, 12288)])
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         x = snap.vms['x']
         assert usage.fits(x, 'b')  # 8 of 8 vcpus, 12288 of 12288 MiB
         bigger = model.Vm('z', 'a', 9, 1024, 0.1, 1.0)
@@ -102,14 +103,14 @@ class TestUsage:
     def test_fits_under_a_cpu_target(self):
         snap = cluster([host('a'), host('b', vcpus=4)],
                        [vm('x', 'a', 4, 1024)])  # 2 busy vcpus
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         assert usage.fits(snap.vms['x'], 'b', cpu_target_util=0.5)
         assert not usage.fits(snap.vms['x'], 'b', cpu_target_util=0.4)
 
     def test_a_move_takes_room_on_the_destination_only(self):
         snap = cluster([host('a'), host('b', vcpus=4)],
                        [vm('x', 'a', 4, 1024), vm('y', 'a', 4, 1024)])
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         usage.move(snap.vms['x'], 'b')
         assert (usage.vcpus['a'], usage.vcpus['b']) == (4, 4)
         assert usage.placement['x'] == 'b'
@@ -126,7 +127,7 @@ class TestUsage:
 def test_allowed(dest, ok):
     src = model.Host('s', 1, 1, aggregates=('g',))
     dest = {'name': 'd', 'vcpus': 1, 'memory_mib': 1, **dest}
-    assert placement.allowed(src, model.Host(**dest)) is ok
+    assert ranking.allowed(src, model.Host(**dest)) is ok
 
 
 class TestRankerBest:
@@ -138,7 +139,7 @@ class TestRankerBest:
                        [vm('x', 'a', memory_mib=8192),
                         vm('y', 'b', memory_mib=16384)],
                        uplinks={'c': 20.0})
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         move, reason = ranker(snap).best(snap.vms['x'], usage)
         assert reason is None
         assert (move.source, move.destination) == ('a', 'b')
@@ -151,9 +152,9 @@ class TestRankerBest:
         snap = cluster([host('a'), host('b'), host('c')],
                        [vm('x', 'a'), vm('y', 'b', memory_mib=16384)],
                        uplinks={'c': 1.0})
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         assert ranker(snap).best(snap.vms['x'], usage)[0].destination == 'c'
-        strict = placement.Ranker(graph.LinkGraph(snap), OPTIONS,
+        strict = ranking.Ranker(graph.LinkGraph(snap), OPTIONS,
                                   ALGORITHMS, cost_tolerance=0.0)
         assert strict.best(snap.vms['x'], usage)[0].destination == 'b'
 
@@ -161,19 +162,19 @@ class TestRankerBest:
         snap = cluster([host('a'), host('b'), host('c')],
                        [vm('x', 'a'), vm('y', 'b', memory_mib=16384),
                         vm('z', 'c', memory_mib=8192)])
-        move, _ = ranker(snap).best(snap.vms['x'], placement.Usage(snap))
+        move, _ = ranker(snap).best(snap.vms['x'], ranking.Usage(snap))
         assert move.destination == 'c'
 
     def test_at_equal_cost_and_memory_the_less_busy_cpu_wins(self):
         snap = cluster([host('a'), host('b'), host('c')],
                        [vm('x', 'a'), vm('y', 'b', vcpus=8),
                         vm('z', 'c', vcpus=2)])
-        move, _ = ranker(snap).best(snap.vms['x'], placement.Usage(snap))
+        move, _ = ranker(snap).best(snap.vms['x'], ranking.Usage(snap))
         assert move.destination == 'c'
 
     def test_a_full_identical_tie_goes_to_the_first_name(self):
         snap = cluster([host('a'), host('c'), host('b')], [vm('x', 'a')])
-        move, _ = ranker(snap).best(snap.vms['x'], placement.Usage(snap))
+        move, _ = ranker(snap).best(snap.vms['x'], ranking.Usage(snap))
         assert move.destination == 'b'
 
     def test_rules_exclude_and_capacity(self):
@@ -184,7 +185,7 @@ class TestRankerBest:
                         host('e', aggregates=['g'])],
                        [vm('x', 'a')])
         r = ranker(snap)
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         move, _ = r.best(snap.vms['x'], usage)
         assert move.destination == 'e'
         move, reason = r.best(snap.vms['x'], usage, exclude={'e'})
@@ -197,7 +198,7 @@ class TestRankerBest:
         snap = cluster([host('a'), host('b')], [vm('x', 'a')],
                        uplinks={'b': 25.0})
         move, reason = ranker(snap).best(snap.vms['x'],
-                                         placement.Usage(snap))
+                                         ranking.Usage(snap))
         assert move is None
         assert reason.endswith('1 host(s) have no free path')
 
@@ -206,12 +207,12 @@ class TestRankerBest:
         snap = cluster([host('a'), host('b')],
                        [vm('x', 'a', dirty=3000.0)])
         r = ranker(snap)
-        move, reason = r.best(snap.vms['x'], placement.Usage(snap))
+        move, reason = r.best(snap.vms['x'], ranking.Usage(snap))
         assert move is None
         assert reason == ('no destination where a migration meets the '
                           'downtime target of 500 ms (best: b with '
                           'precopy, does not converge)')
-        move, reason = r.best(snap.vms['x'], placement.Usage(snap),
+        move, reason = r.best(snap.vms['x'], ranking.Usage(snap),
                               require_meets=False)
         assert move.destination == 'b' and not move.predicted.converges
 
@@ -222,13 +223,13 @@ class TestRankerBest:
         r = ranker(snap, plan.PlanningOptions(
             algorithms=('precopy',), dirty_rate_rel_err=0.0,
             max_downtime_ms=1.0))
-        move, reason = r.best(snap.vms['x'], placement.Usage(snap))
+        move, reason = r.best(snap.vms['x'], ranking.Usage(snap))
         assert move is None and 'target of 1 ms' in reason
 
     def test_a_cpu_target_keeps_busy_hosts_out(self):
         snap = cluster([host('a'), host('b', vcpus=4), host('c')],
                        [vm('x', 'a', vcpus=4), vm('y', 'c', vcpus=16)])
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         r = ranker(snap)
         # x has 2 busy vcpus: b (4 vcpus) would be at 50%, c at 62.5%
         assert r.best(snap.vms['x'], usage)[0].destination == 'b'
@@ -238,7 +239,7 @@ class TestRankerBest:
     def test_aggregates_are_those_of_the_host_the_vm_started_on(self):
         snap = cluster([host('a', aggregates=['g']), host('b'),
                         host('c', aggregates=['g'])], [vm('x', 'a')])
-        usage = placement.Usage(snap)
+        usage = ranking.Usage(snap)
         usage.move(snap.vms['x'], 'c')
         move, _ = ranker(snap).best(snap.vms['x'], usage)
         assert (move.source, move.destination) == ('c', 'a')
@@ -257,10 +258,10 @@ class TestRankerBest:
                            [vm('x', 'h0')],
                            uplinks={f'h{i}': (i % 7) * 0.01
                                     for i in range(1, n_hosts)})
-            r = placement.Ranker(graph.LinkGraph(snap), OPTIONS,
+            r = ranking.Ranker(graph.LinkGraph(snap), OPTIONS,
                                  {'precopy': Counting()})
-            move, _ = r.best(snap.vms['x'], placement.Usage(snap))
-            r.best(snap.vms['x'], placement.Usage(snap))  # all cached
+            move, _ = r.best(snap.vms['x'], ranking.Usage(snap))
+            r.best(snap.vms['x'], ranking.Usage(snap))  # all cached
             return calls, move
 
         few, _ = calls_for(10)

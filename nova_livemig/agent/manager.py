@@ -30,7 +30,7 @@ from oslo_log import log as logging
 from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig import rpc
-from nova_livemig import rpcapi
+from nova_livemig.conductor import rpcapi
 from nova_livemig.algorithms import precopy
 from nova_livemig.conf import cost_model
 from nova_livemig.drivers import migration
@@ -476,7 +476,7 @@ class Agent:
 
 class AgentEndpoint:
     """The RPC methods of an agent (version 1.1; see
-    :class:`~nova_livemig.rpcapi.AgentAPI`). Each validates its input
+    :class:`~nova_livemig.agent.rpcapi.AgentAPI`). Each validates its input
     before acting: a garbled cast is logged and dropped, a garbled call
     raises :class:`~nova_livemig.exception.InvalidInput` to the caller.
     """

@@ -10,7 +10,7 @@ times by simulating them, event by event (every start and every end):
 * **Host limits.** At most ``max_outgoing_per_host`` moves out of and
   ``max_incoming_per_host`` moves into a host at a time.
 * **Links.** Moves crossing a link share its free capacity, max-min fair
-  (:mod:`nova_livemig.bandwidth`), recomputed at every event (events
+  (:mod:`nova_livemig.scheduling.sharing`), recomputed at every event (events
   within :data:`BATCH_S` of each other are handled together, at the latest
   of them; a move keeps its share until then). A move sends
   nothing during its set-up (``CostParams.setup_s``: libvirt starts the
@@ -43,7 +43,9 @@ import dataclasses
 import heapq
 import math
 
-from nova_livemig import bandwidth, choice, lowerbound
+from nova_livemig.scheduling import sharing
+from nova_livemig.algorithms import choice
+from nova_livemig.scheduling import bounds
 
 NOVA_ALGORITHM = 'precopy'
 #: Nova's ``[libvirt] live_migration_completion_timeout``, seconds per GiB
@@ -166,7 +168,7 @@ def schedule(snapshot, graph, moves, options, algorithms, nova=True):
     :param nova: also schedule them the way Nova does by default
     :returns: a :class:`Schedule`
     """
-    predictor = bandwidth.Predictor(options, algorithms)
+    predictor = sharing.Predictor(options, algorithms)
     sim = _Simulation(snapshot, graph, moves, options, predictor,
                       mode='livemig')
     done, unscheduled = sim.run()
@@ -205,7 +207,7 @@ def _bound(sim, predictor):
             continue
         items.append((source, destination, links,
                       [(p.bytes_sent, p.total_s) for p in preds]))
-    return lowerbound.makespan_s(
+    return bounds.makespan_s(
         items, sim.capacity, params=predictor.options.params,
         max_outgoing=predictor.options.max_outgoing_per_host,
         max_incoming=predictor.options.max_incoming_per_host)
@@ -659,7 +661,7 @@ class _Simulation:
             links.update(task.links)
         if not links:
             return
-        comp = bandwidth.component(links, self.flows_on_link,
+        comp = sharing.component(links, self.flows_on_link,
                                    _Task.link_keys, enter=self._saturated)
         while True:
             mine = {}   # link -> [current rate of comp flows, comp flows]
@@ -670,7 +672,7 @@ class _Simulation:
                     entry[1] += 1
             residual = {k: max(self.capacity[k] - (self.load[k] - v[0]),
                                0.0) for k, v in mine.items()}
-            rates = bandwidth.max_min_fair({x: x.links for x in comp},
+            rates = sharing.max_min_fair({x: x.links for x in comp},
                                            residual)
             new_use = dict.fromkeys(mine, 0.0)
             for x, rate in rates.items():
@@ -683,7 +685,7 @@ class _Simulation:
                     grow.update(self.flows_on_link[k] - comp)
             if not grow:
                 break
-            comp |= bandwidth.component(
+            comp |= sharing.component(
                 {k for x in grow for k in x.links}, self.flows_on_link,
                 _Task.link_keys, enter=self._saturated)
         for k, v in mine.items():
@@ -693,8 +695,8 @@ class _Simulation:
                     1.0 + rate):
                 continue
             same = (task.rate is not None
-                    and bandwidth.quantize_gbit_s(rate)
-                    == bandwidth.quantize_gbit_s(task.rate))
+                    and sharing.quantize_gbit_s(rate)
+                    == sharing.quantize_gbit_s(task.rate))
             if not same:
                 self._advance(task, t)
             task.rate = rate

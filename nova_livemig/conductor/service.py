@@ -1,5 +1,6 @@
 """The conductor's service object: plans on the live model, records them,
-executes them. No RPC here (the endpoint is :mod:`nova_livemig.conductor`).
+executes them. No RPC here (the endpoint is
+:mod:`nova_livemig.conductor.manager`).
 
 :class:`Conductor` wires the live model (:mod:`.livemodel`), the database
 (:mod:`.db.api`), the plan runner (:mod:`.execution`) and the scheduled
@@ -12,17 +13,17 @@ import socket
 import time
 
 from nova_livemig import exception
-from nova_livemig import execution
+from nova_livemig.conductor import runner
 from nova_livemig import graph as graph_mod
-from nova_livemig import livemodel
-from nova_livemig import notifications
-from nova_livemig import periodic
-from nova_livemig import placement
+from nova_livemig.conductor import livemodel
+from nova_livemig.conductor import notifications
+from nova_livemig.conductor import periodic
+from nova_livemig.policies import ranking
 from nova_livemig import plan as plan_mod
-from nova_livemig import planning
+from nova_livemig.conductor import planner
 from nova_livemig import policies
-from nova_livemig import progress
-from nova_livemig.conf import planner
+from nova_livemig.conductor import views
+from nova_livemig.conf import planner as planner_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -43,19 +44,19 @@ class Conductor:
         self.clock = clock
         self.host = conf.conductor.host or socket.gethostname()
         self.notify = notify or (lambda event, payload: None)
-        self.options = planner.options_from(conf)
+        self.options = planner_conf.options_from(conf)
         if not self.options.algorithms:
             raise exception.InvalidInput(
                 '[planner] algorithms', [],
                 'at least one algorithm left after allow_postcopy and '
                 'allow_throttle')
-        self.algorithms = planning.load_algorithms(self.options.algorithms)
+        self.algorithms = planner.load_algorithms(self.options.algorithms)
         self.live = livemodel.LiveModel(
             conf.conductor.report_max_age_s,
             livemodel.load_topology(conf.conductor.topology_file),
             conf.conductor.default_link_gbit_s, clock=clock)
-        self.engine = execution.Engine(
-            db, self.live, executor, execution.settings_from(conf),
+        self.engine = runner.Engine(
+            db, self.live, executor, runner.settings_from(conf),
             self.options, self.algorithms, notify=self.notify, clock=clock)
         self.periodic = None
         if conf.periodic.enabled:
@@ -103,12 +104,12 @@ class Conductor:
                     origin='api'):
         """Plan on the live model and record the plan.
 
-        :returns: the plan view (:func:`progress.plan_view`)
+        :returns: the plan view (:func:`views.plan_view`)
         :raises InvalidInput: unknown policy, VM or host; no reports
         """
         snapshot = self.live.snapshot()
         request = policies.PlanRequest(vms=tuple(vms), hosts=tuple(hosts))
-        document, steps = planning.make_plan(
+        document, steps = planner.make_plan(
             snapshot, policy, request, self.options, self.algorithms)
         state = 'dry-run' if dry_run else 'planned'
         plan = self.db.create_plan(
@@ -118,13 +119,13 @@ class Conductor:
                     notifications.plan_create_end_payload(
                         plan['id'], policy, document['moves'],
                         document['totals'], dry_run))
-        return progress.plan_view(plan, self.clock())
+        return views.plan_view(plan, self.clock())
 
     def list_plans(self):
-        return [progress.plan_summary(p) for p in self.db.list_plans()]
+        return [views.plan_summary(p) for p in self.db.list_plans()]
 
     def show_plan(self, plan_id):
-        return progress.plan_view(self.db.get_plan(plan_id), self.clock())
+        return views.plan_view(self.db.get_plan(plan_id), self.clock())
 
     def execute_plan(self, plan_id):
         self.engine.execute(plan_id)
@@ -156,7 +157,7 @@ class Conductor:
             raise exception.InvalidInput(
                 'destination', destination,
                 'a host of the live model: ' + ', '.join(snapshot.hosts))
-        ranker = placement.Ranker(graph_mod.LinkGraph(snapshot),
+        ranker = ranking.Ranker(graph_mod.LinkGraph(snapshot),
                                   self.options, self.algorithms)
         move = ranker.move(vm, vm.host, destination)
         if destination == vm.host or move is None:
@@ -172,7 +173,7 @@ class Conductor:
         result = plan_mod.Plan(policy='single', moves=(move,),
                                summary={'requested': [vm_id],
                                         'destination': destination})
-        steps = [planning.step_fields(move, 0.0, move.predicted.total_s)]
+        steps = [planner.step_fields(move, 0.0, move.predicted.total_s)]
         document = result.to_primitive()
         plan = self.db.create_plan(
             'single', {'vms': [vm_id], 'hosts': [destination],
@@ -182,4 +183,4 @@ class Conductor:
                     notifications.plan_create_end_payload(
                         plan['id'], 'single', document['moves'],
                         document['totals'], False))
-        return progress.plan_view(plan, self.clock())
+        return views.plan_view(plan, self.clock())

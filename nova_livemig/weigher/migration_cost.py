@@ -4,7 +4,8 @@ When nova moves an instance that already runs somewhere (live or cold
 migration, resize, evacuation), this weigher prefers the hosts it would
 migrate to quickest from its current host, as nova-livemig's cost model
 predicts over the widest network path. The raw weight is minus the predicted
-seconds (see :mod:`nova_livemig.move_cost`); nova normalises it, so the
+seconds (see :mod:`nova_livemig.weigher.cost_table`); nova normalises it,
+so the
 quickest host weighs 1 and the slowest 0 before the multiplier.
 
 The data is the snapshot the nova-livemig conductor publishes
@@ -24,7 +25,7 @@ import nova.conf
 from nova.scheduler import utils
 from nova.scheduler import weights
 
-from nova_livemig import move_cost
+from nova_livemig.weigher import cost_table
 
 GROUP = cfg.OptGroup('nova_livemig', title='nova-livemig scheduler weigher')
 OPTS = [
@@ -76,7 +77,7 @@ class MigrationCostWeigher(weights.BaseHostWeigher):
         table = self._table
         if (table is None or table.path != conf.snapshot_path
                 or table.max_age_s != conf.snapshot_max_age_s):
-            table = self._table = move_cost.CostTable(
+            table = self._table = cost_table.CostTable(
                 conf.snapshot_path, conf.snapshot_max_age_s)
         cost_s = table.cost_s(request_spec.instance_uuid, host_state.host)
         return 0.0 if cost_s is None else -cost_s

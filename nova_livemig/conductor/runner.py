@@ -7,7 +7,8 @@ One runner thread serves every executing plan. On each pass it, per plan:
   of for ``job_poll_interval_s``: results lost while the bus was down are
   recovered, and after a restart steps in flight are re-attached, never
   started again;
-* starts the pending steps whose turn it is (:mod:`nova_livemig.dispatch`:
+* starts the pending steps whose turn it is
+  (:mod:`nova_livemig.conductor.dispatch`:
   the scheduler's order, per-host limits, link shares, and room on the
   destination at this instant);
 * re-plans a step whose destination is gone (down, stale report) before it
@@ -25,11 +26,11 @@ import logging
 import threading
 import time
 
-from nova_livemig import dispatch
+from nova_livemig.conductor import dispatch
 from nova_livemig import exception
 from nova_livemig import messages
-from nova_livemig import notifications as notes
-from nova_livemig import planning
+from nova_livemig.conductor import notifications as notes
+from nova_livemig.conductor import planner
 
 LOG = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def step_message(step, settings, destination_uri=None):
 
 class Engine:
     """:param db: a :class:`nova_livemig.db.api.Database`
-    :param live: a :class:`nova_livemig.livemodel.LiveModel`
+    :param live: a :class:`nova_livemig.conductor.livemodel.LiveModel`
     :param executor: a :class:`nova_livemig.executors.Executor`
     :param settings: :class:`Settings`
     :param planning_options: :class:`~nova_livemig.plan.PlanningOptions`
@@ -327,7 +328,7 @@ class Engine:
         move, reason = None, f'gave up after {attempts} attempt(s)'
         if attempts < self.settings.max_attempts:
             try:
-                move, reason = planning.replan_vm(
+                move, reason = planner.replan_vm(
                     self.live.snapshot(), step['vm'], exclude, self.options,
                     self.algorithms)
             except exception.LivemigError as err:
@@ -349,7 +350,7 @@ class Engine:
                                            + f'; not re-planned: {reason}'))
             return
         start = step['planned_start_s']
-        fields = planning.step_fields(move, start,
+        fields = planner.step_fields(move, start,
                                       start + move.predicted.total_s)
         del fields['vm']
         self.db.replace_step(step['id'], expect, close, fields)

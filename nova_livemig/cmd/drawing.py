@@ -15,7 +15,8 @@ only hosts that send or receive a move are drawn.
 import html
 import math
 
-from nova_livemig import exception, lowerbound
+from nova_livemig import exception
+from nova_livemig.scheduling import bounds
 
 #: above this many hosts, only the hosts moves touch are drawn
 MAX_HOSTS_DRAWN = 300
@@ -30,21 +31,21 @@ def schedule_report(snapshot, result, schedule, options, rows=MAX_ROWS):
     """The lines that summarise a plan and its schedule.
 
     :param result: the :class:`~nova_livemig.plan.Plan`
-    :param schedule: its :class:`~nova_livemig.scheduling.Schedule`
+    :param schedule: its :class:`~nova_livemig.scheduling.simulation.Schedule`
     :returns: a list of strings
     """
     s = result.summary
     bound = s.get('lower_bound_hosts')
     if bound is None:
-        bound = lowerbound.active_hosts(
+        bound = bounds.active_hosts(
             snapshot, options.cpu_target_util,
             drained=s.get('drained_hosts', ())).hosts
-    before = s.get('hosts_in_use_before', lowerbound.hosts_in_use(snapshot))
+    before = s.get('hosts_in_use_before', bounds.hosts_in_use(snapshot))
     after_snap = snapshot.with_vms([_moved(snapshot.vms[m.vm],
                                            m.destination)
                                     for m in schedule.moves
                                     if not m.note.startswith('hop: via')])
-    after = lowerbound.hosts_in_use(after_snap)
+    after = bounds.hosts_in_use(after_snap)
     gib = sum(m.bytes_sent for m in schedule.moves) / 2 ** 30
     lines = [
         f'policy {result.policy}: hosts in use {before} -> {after} '
@@ -292,7 +293,7 @@ def _draw_html(snapshot, graph, schedule, path, title):
     return path
 
 
-# -- ``nova-livemig plan`` (called from nova_livemig.cmd.plan_offline) ------
+# -- ``nova-livemig plan`` (called from nova_livemig.cmd.whatif) ------
 
 #: policies whose plans are scheduled and summarised by default
 SCHEDULED_POLICIES = ('consolidate', 'balance', 'drain')
@@ -335,13 +336,13 @@ def cli_schedule(args, snapshot, graph, result, options, algorithms):
 
     :returns: ``(text, primitive)``, both None when nothing was scheduled
     """
-    from nova_livemig import scheduling
+    from nova_livemig.scheduling import simulation
     wanted = (result.policy in SCHEDULED_POLICIES
               and not getattr(args, 'no_schedule', False))
     graph_file = getattr(args, 'graph', None)
     if not (wanted or graph_file):
         return None, None
-    sched = scheduling.schedule(snapshot, graph, result.moves, options,
+    sched = simulation.schedule(snapshot, graph, result.moves, options,
                                 algorithms)
     if graph_file:
         draw(snapshot, graph, sched, graph_file)

@@ -17,7 +17,9 @@ import math
 import sys
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import exception, model, plugins, policies, render, report
+from nova_livemig import exception, model, plugins, policies
+from nova_livemig.cmd import drawing
+from nova_livemig.cmd import tables
 from nova_livemig import graph as graph_mod
 from nova_livemig.conf import planner
 from nova_livemig.policies import single
@@ -54,7 +56,7 @@ def add_arguments(parser):
     group.add_argument('--output', metavar='FILE',
                        help='write the plan to FILE instead of standard '
                             'output')
-    render.add_arguments(group)  # --rack, --graph, --no-schedule
+    drawing.add_arguments(group)  # --rack, --graph, --no-schedule
 
 
 def _options(args, conf):
@@ -141,12 +143,12 @@ def run(args, conf):
     policy = _policy(args.policy)
     snapshot = model.load(args.snapshot)
     args.host = list(args.host) + [
-        h for h in render.rack_hosts(args, snapshot) if h not in args.host]
+        h for h in drawing.rack_hosts(args, snapshot) if h not in args.host]
     request = _request(args, snapshot)
     algorithms = algorithms_mod.load_algorithms(options.algorithms)
     graph = graph_mod.LinkGraph(snapshot)
     result = policy.plan(snapshot, graph, request, options, algorithms)
-    fleet_text, fleet_data = render.cli_schedule(
+    fleet_text, fleet_data = drawing.cli_schedule(
         args, snapshot, graph, result, options, algorithms)
     if args.format == 'json':
         data = result.to_primitive()
@@ -154,7 +156,7 @@ def run(args, conf):
             data['schedule'] = fleet_data
         text = json.dumps(data, indent=2)
     else:
-        text = report.render_table(result, options.max_downtime_ms)
+        text = tables.render_table(result, options.max_downtime_ms)
         if fleet_text:
             text += '\n\n' + fleet_text
     _write(text, args.output)

@@ -93,7 +93,7 @@ class Runner:
     """Fires the scheduled policies while this conductor holds the lease.
 
     :param db: a :class:`nova_livemig.db.api.Database`
-    :param conductor: a :class:`nova_livemig.manager.Conductor` (its
+    :param conductor: a :class:`nova_livemig.conductor.service.Conductor` (its
         ``create_plan`` and ``execute_plan`` are used)
     :param entries: :class:`Entry` values
     :param holder: this conductor's name in the lease

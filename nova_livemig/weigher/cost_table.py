@@ -6,7 +6,8 @@ JSON file; :class:`CostTable` parses it once, keeps it while the file is
 unchanged (same inode, mtime and size: publish by writing a new file and
 renaming it over the old one) and answers "how many seconds would migrating
 VM ``x`` from the host the snapshot puts it on to host ``h`` take", with the
-algorithm a plan would choose (:func:`nova_livemig.choice.choose`) over the
+algorithm a plan would choose
+(:func:`nova_livemig.algorithms.choice.choose`) over the
 widest path (:class:`nova_livemig.graph.LinkGraph`).
 
 The contract of :meth:`CostTable.cost_s`:
@@ -27,7 +28,7 @@ import math
 import os
 import time
 
-from nova_livemig import choice
+from nova_livemig.algorithms import choice
 from nova_livemig import exception
 from nova_livemig import graph
 from nova_livemig import model

@@ -2,7 +2,8 @@
 
 Pure: no I/O, no messaging. :func:`make_plan` returns the
 :class:`~nova_livemig.plan.Plan` and one dict of step fields per move, with
-the start and end the scheduler gave it (:mod:`nova_livemig.scheduling`
+the start and end the scheduler gave it
+(:mod:`nova_livemig.scheduling.simulation`
 when installed; else :func:`simple_schedule`). :func:`replan_vm` picks a new
 destination for one VM with the ``single`` policy, for a failed step.
 """
@@ -67,7 +68,7 @@ def simple_schedule(moves, options):
 
 def _scheduler():
     try:
-        return importlib.import_module('nova_livemig.scheduling')
+        return importlib.import_module('nova_livemig.scheduling.simulation')
     except ImportError:
         return None
 
@@ -108,7 +109,8 @@ def _scheduled_fields(item, planned):
 def make_plan(snapshot, policy_name, request, options, algorithms):
     """Run a policy and schedule its moves.
 
-    The steps follow the scheduler (:func:`nova_livemig.scheduling.schedule`
+    The steps follow the scheduler
+    (:func:`nova_livemig.scheduling.simulation.schedule`
     when installed, else :func:`simple_schedule`): its start and end times,
     its algorithm switches and temporary hops; a move it cannot schedule
     is listed in the document's ``unscheduled`` and gets no step.

@@ -8,7 +8,7 @@ then by the balance the move leaves (:class:`Ranker`).
 
 import math
 
-from nova_livemig import choice
+from nova_livemig.algorithms import choice
 from nova_livemig import plan as plan_mod
 
 
