@@ -1,7 +1,5 @@
-"""Showing a fleet plan: the schedule as text, the link graph as a picture.
+"""Showing a fleet plan: the link graph as a picture.
 
-* :func:`schedule_report`: the summary and the schedule of a plan, as the
-  lines ``nova-livemig plan`` prints.
 * :func:`draw`: the link graph with the moves on it, to ``FILE.png``
   (matplotlib, imported only when a PNG is drawn) or ``FILE.html`` (a
   self-contained page holding one SVG; nothing to install).
@@ -16,77 +14,12 @@ import html
 import math
 
 from nova_livemig import exception
-from nova_livemig.scheduling import bounds
 
 #: above this many hosts, only the hosts moves touch are drawn
 MAX_HOSTS_DRAWN = 300
-#: schedule rows printed before "... and N more"
-MAX_ROWS = 200
 COLOURS = {'precopy': '#1f77b4', 'autoconverge': '#ff7f0e',
            'compress': '#2ca02c', 'postcopy': '#d62728',
            'hybrid': '#9467bd'}
-
-
-def schedule_report(snapshot, result, schedule, options, rows=MAX_ROWS):
-    """The lines that summarise a plan and its schedule.
-
-    :param result: the :class:`~nova_livemig.plan.Plan`
-    :param schedule: its :class:`~nova_livemig.scheduling.simulation.Schedule`
-    :returns: a list of strings
-    """
-    s = result.summary
-    bound = s.get('lower_bound_hosts')
-    if bound is None:
-        bound = bounds.active_hosts(
-            snapshot, options.cpu_target_util,
-            drained=s.get('drained_hosts', ())).hosts
-    before = s.get('hosts_in_use_before', bounds.hosts_in_use(snapshot))
-    after_snap = snapshot.with_vms([_moved(snapshot.vms[m.vm],
-                                           m.destination)
-                                    for m in schedule.moves
-                                    if not m.note.startswith('hop: via')])
-    after = bounds.hosts_in_use(after_snap)
-    gib = sum(m.bytes_sent for m in schedule.moves) / 2 ** 30
-    lines = [
-        f'policy {result.policy}: hosts in use {before} -> {after} '
-        f'(lower bound {bound})',
-        f'migrations: {len(schedule.moves)} scheduled, '
-        f'{len(schedule.unscheduled)} not scheduled, {gib:.1f} GiB moved',
-        f'makespan: {schedule.makespan_s:.1f} s predicted; lower bound '
-        f'{schedule.bound_s:.1f} s ({schedule.bound_reason})',
-    ]
-    if schedule.nova is not None:
-        n = schedule.nova
-        lines.append(f'Nova default: {n.makespan_s:.1f} s ({n.description};'
-                     f' {n.failed} pre-copies would not converge, '
-                     f'{n.stuck} never find room)')
-    lines.append(f"switched algorithm: {schedule.count('switched')}, "
-                 f"delayed: {schedule.count('delayed')}, "
-                 f"temporary hops: {schedule.count('hop: via')}")
-    for key in ('power_saved_w', 'stddev_before', 'stddev_after',
-                'hosts_over_target_before', 'hosts_over_target_after'):
-        if key in s:
-            lines.append(f'{key}: {s[key]}')
-    lines.append('')
-    lines.append(f"{'start_s':>9} {'end_s':>9}  {'vm':<14} "
-                 f"{'source -> destination':<34} {'algorithm':<12} "
-                 f"{'min Gbit/s':>10}  note")
-    for m in schedule.moves[:rows]:
-        lines.append(f'{m.start_s:9.1f} {m.end_s:9.1f}  {m.vm:<14} '
-                     f"{m.source + ' -> ' + m.destination:<34} "
-                     f'{m.algorithm:<12} {m.min_gbit_s:10.2f}  {m.note}')
-    if len(schedule.moves) > rows:
-        lines.append(f'... and {len(schedule.moves) - rows} more '
-                     '(--format json lists them all)')
-    for u in schedule.unscheduled:
-        lines.append(f'NOT SCHEDULED {u.vm} {u.source} -> {u.destination}: '
-                     f'{u.reason}')
-    return lines
-
-
-def _moved(vm, host):
-    import dataclasses
-    return dataclasses.replace(vm, host=host)
 
 
 def layout(snapshot, graph, moves):
@@ -291,60 +224,3 @@ def _draw_html(snapshot, graph, schedule, path, title):
         raise exception.InvalidInput(
             '--graph', path, f'a writable file ({err.strerror})') from err
     return path
-
-
-# -- ``nova-livemig plan`` (called from nova_livemig.cmd.whatif) ------
-
-#: policies whose plans are scheduled and summarised by default
-SCHEDULED_POLICIES = ('consolidate', 'balance', 'drain')
-
-
-def add_arguments(group):
-    """The fleet options of ``nova-livemig plan``."""
-    group.add_argument('--rack', action='append', default=[],
-                       metavar='SWITCH',
-                       help='drain every host linked to this switch '
-                            '(drain; repeatable, adds to --host)')
-    group.add_argument('--graph', metavar='FILE',
-                       help='draw the link graph with the moves to FILE '
-                            '(.png, or .html for a self-contained page)')
-    group.add_argument('--no-schedule', action='store_true',
-                       help='do not schedule the moves (consolidate, '
-                            'balance and drain are scheduled by default)')
-
-
-def rack_hosts(args, snapshot):
-    """The hosts linked to the ``--rack`` switches.
-
-    :raises InvalidInput: for a name that is not a switch of the snapshot
-    """
-    found = []
-    for switch in getattr(args, 'rack', None) or ():
-        if switch not in snapshot.switches:
-            raise exception.InvalidInput(
-                '--rack', switch, 'a switch of the snapshot: '
-                + ', '.join(list(snapshot.switches)[:10]))
-        for link in snapshot.links:
-            for a, b in ((link.a, link.b), (link.b, link.a)):
-                if a == switch and b in snapshot.hosts and b not in found:
-                    found.append(b)
-    return found
-
-
-def cli_schedule(args, snapshot, graph, result, options, algorithms):
-    """Schedule a plan for ``nova-livemig plan`` and draw it if asked.
-
-    :returns: ``(text, primitive)``, both None when nothing was scheduled
-    """
-    from nova_livemig.scheduling import simulation
-    wanted = (result.policy in SCHEDULED_POLICIES
-              and not getattr(args, 'no_schedule', False))
-    graph_file = getattr(args, 'graph', None)
-    if not (wanted or graph_file):
-        return None, None
-    sched = simulation.schedule(snapshot, graph, result.moves, options,
-                                algorithms)
-    if graph_file:
-        draw(snapshot, graph, sched, graph_file)
-    lines = schedule_report(snapshot, result, sched, options)
-    return '\n'.join(lines), sched.to_primitive()

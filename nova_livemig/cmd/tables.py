@@ -20,6 +20,10 @@ Unplaced: 1 VM(s)
   vm2  pinned
 """
 
+import dataclasses
+
+from nova_livemig.scheduling import bounds
+
 GIB = 1024 ** 3
 
 _HEADER = ('VM', 'SOURCE', '->', 'DESTINATION', 'ALGORITHM', 'TIME s',
@@ -89,3 +93,68 @@ def render_table(plan, max_downtime_ms=None):
         for u in plan.unplaced:
             lines.append(f'  {u.vm.ljust(width)}  {u.reason}')
     return '\n'.join(lines)
+
+
+#: schedule rows printed before "... and N more"
+MAX_ROWS = 200
+
+
+def schedule_report(snapshot, result, schedule, options, rows=MAX_ROWS):
+    """The lines that summarise a plan and its schedule.
+
+    :param result: the :class:`~nova_livemig.plan.Plan`
+    :param schedule: its :class:`~nova_livemig.scheduling.simulation.Schedule`
+    :returns: a list of strings
+    """
+    s = result.summary
+    bound = s.get('lower_bound_hosts')
+    if bound is None:
+        bound = bounds.active_hosts(
+            snapshot, options.cpu_target_util,
+            drained=s.get('drained_hosts', ())).hosts
+    before = s.get('hosts_in_use_before', bounds.hosts_in_use(snapshot))
+    after_snap = snapshot.with_vms([_moved(snapshot.vms[m.vm],
+                                           m.destination)
+                                    for m in schedule.moves
+                                    if not m.note.startswith('hop: via')])
+    after = bounds.hosts_in_use(after_snap)
+    gib = sum(m.bytes_sent for m in schedule.moves) / 2 ** 30
+    lines = [
+        f'policy {result.policy}: hosts in use {before} -> {after} '
+        f'(lower bound {bound})',
+        f'migrations: {len(schedule.moves)} scheduled, '
+        f'{len(schedule.unscheduled)} not scheduled, {gib:.1f} GiB moved',
+        f'makespan: {schedule.makespan_s:.1f} s predicted; lower bound '
+        f'{schedule.bound_s:.1f} s ({schedule.bound_reason})',
+    ]
+    if schedule.nova is not None:
+        n = schedule.nova
+        lines.append(f'Nova default: {n.makespan_s:.1f} s ({n.description};'
+                     f' {n.failed} pre-copies would not converge, '
+                     f'{n.stuck} never find room)')
+    lines.append(f"switched algorithm: {schedule.count('switched')}, "
+                 f"delayed: {schedule.count('delayed')}, "
+                 f"temporary hops: {schedule.count('hop: via')}")
+    for key in ('power_saved_w', 'stddev_before', 'stddev_after',
+                'hosts_over_target_before', 'hosts_over_target_after'):
+        if key in s:
+            lines.append(f'{key}: {s[key]}')
+    lines.append('')
+    lines.append(f"{'start_s':>9} {'end_s':>9}  {'vm':<14} "
+                 f"{'source -> destination':<34} {'algorithm':<12} "
+                 f"{'min Gbit/s':>10}  note")
+    for m in schedule.moves[:rows]:
+        lines.append(f'{m.start_s:9.1f} {m.end_s:9.1f}  {m.vm:<14} '
+                     f"{m.source + ' -> ' + m.destination:<34} "
+                     f'{m.algorithm:<12} {m.min_gbit_s:10.2f}  {m.note}')
+    if len(schedule.moves) > rows:
+        lines.append(f'... and {len(schedule.moves) - rows} more '
+                     '(--format json lists them all)')
+    for u in schedule.unscheduled:
+        lines.append(f'NOT SCHEDULED {u.vm} {u.source} -> {u.destination}: '
+                     f'{u.reason}')
+    return lines
+
+
+def _moved(vm, host):
+    return dataclasses.replace(vm, host=host)

@@ -56,7 +56,62 @@ def add_arguments(parser):
     group.add_argument('--output', metavar='FILE',
                        help='write the plan to FILE instead of standard '
                             'output')
-    drawing.add_arguments(group)  # --rack, --graph, --no-schedule
+    _add_fleet_arguments(group)  # --rack, --graph, --no-schedule
+
+
+#: policies whose plans are scheduled and summarised by default
+SCHEDULED_POLICIES = ('consolidate', 'balance', 'drain')
+
+
+def _add_fleet_arguments(group):
+    """The fleet options of ``nova-livemig plan``."""
+    group.add_argument('--rack', action='append', default=[],
+                       metavar='SWITCH',
+                       help='drain every host linked to this switch '
+                            '(drain; repeatable, adds to --host)')
+    group.add_argument('--graph', metavar='FILE',
+                       help='draw the link graph with the moves to FILE '
+                            '(.png, or .html for a self-contained page)')
+    group.add_argument('--no-schedule', action='store_true',
+                       help='do not schedule the moves (consolidate, '
+                            'balance and drain are scheduled by default)')
+
+
+def _rack_hosts(args, snapshot):
+    """The hosts linked to the ``--rack`` switches.
+
+    :raises InvalidInput: for a name that is not a switch of the snapshot
+    """
+    found = []
+    for switch in getattr(args, 'rack', None) or ():
+        if switch not in snapshot.switches:
+            raise exception.InvalidInput(
+                '--rack', switch, 'a switch of the snapshot: '
+                + ', '.join(list(snapshot.switches)[:10]))
+        for link in snapshot.links:
+            for a, b in ((link.a, link.b), (link.b, link.a)):
+                if a == switch and b in snapshot.hosts and b not in found:
+                    found.append(b)
+    return found
+
+
+def _schedule(args, snapshot, graph, result, options, algorithms):
+    """Schedule a plan for ``nova-livemig plan`` and draw it if asked.
+
+    :returns: ``(text, primitive)``, both None when nothing was scheduled
+    """
+    from nova_livemig.scheduling import simulation
+    wanted = (result.policy in SCHEDULED_POLICIES
+              and not getattr(args, 'no_schedule', False))
+    graph_file = getattr(args, 'graph', None)
+    if not (wanted or graph_file):
+        return None, None
+    sched = simulation.schedule(snapshot, graph, result.moves, options,
+                                algorithms)
+    if graph_file:
+        drawing.draw(snapshot, graph, sched, graph_file)
+    lines = tables.schedule_report(snapshot, result, sched, options)
+    return '\n'.join(lines), sched.to_primitive()
 
 
 def _options(args, conf):
@@ -143,12 +198,12 @@ def run(args, conf):
     policy = _policy(args.policy)
     snapshot = model.load(args.snapshot)
     args.host = list(args.host) + [
-        h for h in drawing.rack_hosts(args, snapshot) if h not in args.host]
+        h for h in _rack_hosts(args, snapshot) if h not in args.host]
     request = _request(args, snapshot)
     algorithms = algorithms_mod.load_algorithms(options.algorithms)
     graph = graph_mod.LinkGraph(snapshot)
     result = policy.plan(snapshot, graph, request, options, algorithms)
-    fleet_text, fleet_data = drawing.cli_schedule(
+    fleet_text, fleet_data = _schedule(
         args, snapshot, graph, result, options, algorithms)
     if args.format == 'json':
         data = result.to_primitive()

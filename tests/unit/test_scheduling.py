@@ -218,7 +218,8 @@ def test_draw_html_and_png(tmp_path):
     assert 'hop: via c' in text
     png = drawing.draw(snap, g, sched, tmp_path / 'm.png')
     assert png.read_bytes()[:4] == b'\x89PNG'
-    lines = drawing.schedule_report(snap, plan.Plan('moves', tuple(moves)),
+    from nova_livemig.cmd import tables
+    lines = tables.schedule_report(snap, plan.Plan('moves', tuple(moves)),
                                    sched, OPTIONS)
     assert any('temporary hops: 1' in line for line in lines)
 
