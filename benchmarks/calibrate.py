@@ -31,7 +31,6 @@ state file's rate at the end) and runs up to three 256 MiB guests
 import argparse
 import collections
 import dataclasses
-import importlib.util
 import json
 import pathlib
 import statistics
@@ -52,11 +51,9 @@ from nova_livemig import messages  # noqa: E402
 from nova_livemig import model  # noqa: E402
 from nova_livemig import plan  # noqa: E402
 from nova_livemig.drivers import migration  # noqa: E402
+from tests import fixtures  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location(
-    'testbed', ROOT / 'tools' / 'testbed' / 'testbed.py')
-testbed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(testbed)
+testbed = fixtures.load_testbed()
 
 MIB = cost.MIB
 MEMORY_MIB = 256

@@ -7,7 +7,9 @@ which validates *every* field and raises
 (``MigrationStep.max_downtime_ms``), the value and what is allowed. An
 endpoint validates a message before acting on it, so a garbled message is
 never half-executed. Unknown fields are rejected too: a new field comes
-with a new RPC minor version, which an old peer never receives.
+with a new RPC minor version, which an old peer never receives. The checks
+of single values are the kinds of :mod:`nova_livemig.validation`, shared
+with the snapshot reader.
 
 >>> step = MigrationStep.from_primitive({
 ...     'plan_id': 'p1', 'step_id': 'p1-0', 'vm': 'vm1', 'source': 'a',
@@ -28,10 +30,11 @@ allowed: a number > 0
 """
 
 import dataclasses
-import math
 
 from nova_livemig import exception
 from nova_livemig import model
+from nova_livemig.validation import (BOOLEAN, STRING, integer, number,
+                                     one_of, unknown_field)
 
 ALGORITHMS = ('precopy', 'autoconverge', 'compress', 'postcopy', 'hybrid')
 PHASES = ('precopy', 'postcopy')
@@ -40,47 +43,17 @@ JOB_STATES = ('running',) + RESULT_STATES + ('unknown',)
 STATS_FIELDS = ('total_s', 'downtime_ms', 'bytes', 'iterations', 'postcopy')
 
 
-# -- field checkers: each returns the clean value or raises InvalidInput --
-
-def _string(field, value):
-    if isinstance(value, str) and value:
-        return value
-    raise exception.InvalidInput(field, value, 'a non-empty string')
-
-
-def _optional_string(field, value):
-    return None if value is None else _string(field, value)
-
-
-def _number(field, value, low=None, strict=False, optional=False):
-    if value is None and optional:
-        return None
-    bound = '' if low is None else f' {">" if strict else ">="} {low:g}'
-    allowed = f'a number{bound}' + (' or null' if optional else '')
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not math.isfinite(value)):
-        raise exception.InvalidInput(field, value, allowed)
-    if low is not None and (value <= low if strict else value < low):
-        raise exception.InvalidInput(field, value, allowed)
-    return float(value)
-
-
-def _count(field, value):
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise exception.InvalidInput(field, value, 'an integer >= 0')
-
-
-def _choice(field, value, choices):
-    if isinstance(value, str) and value in choices:
-        return value
-    raise exception.InvalidInput(field, value, 'one of ' + ', '.join(choices))
-
-
-def _boolean(field, value):
-    if isinstance(value, bool):
-        return value
-    raise exception.InvalidInput(field, value, 'true or false')
+# The kinds of the fields (see nova_livemig.validation): each check returns
+# the clean value or raises InvalidInput naming the field.
+_OPTIONAL_STRING = STRING.or_null()
+_AT_LEAST_0 = number(minimum=0)
+_OPTIONAL_AT_LEAST_0 = _AT_LEAST_0.or_null()
+_ABOVE_0 = number(minimum=0, exclusive=True)
+_COUNT = integer(minimum=0)
+_ALGORITHM = one_of(ALGORITHMS)
+_PHASE = one_of(PHASES)
+_RESULT_STATE = one_of(RESULT_STATES)
+_JOB_STATE = one_of(JOB_STATES)
 
 
 def _fields(cls, data):
@@ -91,9 +64,7 @@ def _fields(cls, data):
     known = [f.name for f in dataclasses.fields(cls)]
     for key in data:
         if key not in known:
-            raise exception.InvalidInput(
-                f'{name}.{key}', data[key],
-                'no such field; known fields: ' + ', '.join(known))
+            raise unknown_field(f'{name}.{key}', data[key], known)
     for key in known:
         if key not in data:
             raise exception.InvalidInput(f'{name}.{key}', None,
@@ -106,11 +77,11 @@ def _prediction(field, value):
     if not isinstance(value, dict):
         raise exception.InvalidInput(field, value, 'a JSON object '
                                      '(a cost prediction)')
-    _string(f'{field}.algorithm', value.get('algorithm'))
-    _number(f'{field}.total_s', value.get('total_s'), 0)
-    _number(f'{field}.downtime_ms', value.get('downtime_ms'), 0)
-    _count(f'{field}.bytes', value.get('bytes'))
-    _boolean(f'{field}.converges', value.get('converges'))
+    STRING.check(f'{field}.algorithm', value.get('algorithm'))
+    _AT_LEAST_0.check(f'{field}.total_s', value.get('total_s'))
+    _AT_LEAST_0.check(f'{field}.downtime_ms', value.get('downtime_ms'))
+    _COUNT.check(f'{field}.bytes', value.get('bytes'))
+    BOOLEAN.check(f'{field}.converges', value.get('converges'))
     return dict(value)
 
 
@@ -152,25 +123,23 @@ class MigrationStep(_Message):
     def from_primitive(cls, data):
         n = _fields(cls, data)
         step = cls(
-            plan_id=_string(f'{n}.plan_id', data['plan_id']),
-            step_id=_string(f'{n}.step_id', data['step_id']),
-            vm=_string(f'{n}.vm', data['vm']),
-            source=_string(f'{n}.source', data['source']),
-            destination=_string(f'{n}.destination', data['destination']),
-            algorithm=_choice(f'{n}.algorithm', data['algorithm'],
-                              ALGORITHMS),
-            max_downtime_ms=_number(f'{n}.max_downtime_ms',
-                                    data['max_downtime_ms'], 0, strict=True),
-            bandwidth_mib_s=_number(f'{n}.bandwidth_mib_s',
-                                    data['bandwidth_mib_s'], 0),
-            deadline_s=_number(f'{n}.deadline_s', data['deadline_s'], 0,
-                               strict=True),
-            postcopy_after_s=_number(f'{n}.postcopy_after_s',
-                                     data['postcopy_after_s'], 0,
-                                     optional=True),
+            plan_id=STRING.check(f'{n}.plan_id', data['plan_id']),
+            step_id=STRING.check(f'{n}.step_id', data['step_id']),
+            vm=STRING.check(f'{n}.vm', data['vm']),
+            source=STRING.check(f'{n}.source', data['source']),
+            destination=STRING.check(f'{n}.destination', data['destination']),
+            algorithm=_ALGORITHM.check(f'{n}.algorithm', data['algorithm']),
+            max_downtime_ms=_ABOVE_0.check(f'{n}.max_downtime_ms',
+                                           data['max_downtime_ms']),
+            bandwidth_mib_s=_AT_LEAST_0.check(f'{n}.bandwidth_mib_s',
+                                              data['bandwidth_mib_s']),
+            deadline_s=_ABOVE_0.check(f'{n}.deadline_s',
+                                      data['deadline_s']),
+            postcopy_after_s=_OPTIONAL_AT_LEAST_0.check(
+                f'{n}.postcopy_after_s', data['postcopy_after_s']),
             predicted=_prediction(f'{n}.predicted', data['predicted']),
-            destination_uri=_optional_string(f'{n}.destination_uri',
-                                             data['destination_uri']))
+            destination_uri=_OPTIONAL_STRING.check(
+                f'{n}.destination_uri', data['destination_uri']))
         if step.destination == step.source:
             raise exception.InvalidInput(f'{n}.destination', step.destination,
                                          'a host other than the source')
@@ -214,11 +183,11 @@ class HostReport(_Message):
                                          first.allowed) from err
         del snap
         return cls(host=dict(host), vms=[dict(v) for v in vms],
-                   measured_at=_number(f'{n}.measured_at',
-                                       data['measured_at'], 0),
-                   driver=_string(f'{n}.driver', data['driver']),
-                   migration_uri=_optional_string(f'{n}.migration_uri',
-                                                  data['migration_uri']))
+                   measured_at=_AT_LEAST_0.check(f'{n}.measured_at',
+                                                 data['measured_at']),
+                   driver=STRING.check(f'{n}.driver', data['driver']),
+                   migration_uri=_OPTIONAL_STRING.check(
+                       f'{n}.migration_uri', data['migration_uri']))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,18 +207,19 @@ class Progress(_Message):
     def from_primitive(cls, data):
         n = _fields(cls, data)
         return cls(
-            step_id=_string(f'{n}.step_id', data['step_id']),
-            vm=_string(f'{n}.vm', data['vm']),
-            elapsed_s=_number(f'{n}.elapsed_s', data['elapsed_s'], 0),
-            processed_bytes=_count(f'{n}.processed_bytes',
-                                   data['processed_bytes']),
-            remaining_bytes=_count(f'{n}.remaining_bytes',
-                                   data['remaining_bytes']),
-            total_bytes=_count(f'{n}.total_bytes', data['total_bytes']),
-            dirty_rate_mib_s=_number(f'{n}.dirty_rate_mib_s',
-                                     data['dirty_rate_mib_s'], 0),
-            iteration=_count(f'{n}.iteration', data['iteration']),
-            phase=_choice(f'{n}.phase', data['phase'], PHASES))
+            step_id=STRING.check(f'{n}.step_id', data['step_id']),
+            vm=STRING.check(f'{n}.vm', data['vm']),
+            elapsed_s=_AT_LEAST_0.check(f'{n}.elapsed_s',
+                                        data['elapsed_s']),
+            processed_bytes=_COUNT.check(f'{n}.processed_bytes',
+                                         data['processed_bytes']),
+            remaining_bytes=_COUNT.check(f'{n}.remaining_bytes',
+                                         data['remaining_bytes']),
+            total_bytes=_COUNT.check(f'{n}.total_bytes', data['total_bytes']),
+            dirty_rate_mib_s=_AT_LEAST_0.check(f'{n}.dirty_rate_mib_s',
+                                               data['dirty_rate_mib_s']),
+            iteration=_COUNT.check(f'{n}.iteration', data['iteration']),
+            phase=_PHASE.check(f'{n}.phase', data['phase']))
 
 
 def _stats(field, value):
@@ -258,16 +228,16 @@ def _stats(field, value):
                                      + ', '.join(STATS_FIELDS))
     for key in value:
         if key not in STATS_FIELDS:
-            raise exception.InvalidInput(
-                f'{field}.{key}', value[key],
-                'no such field; known fields: ' + ', '.join(STATS_FIELDS))
-    return {'total_s': _number(f'{field}.total_s', value.get('total_s'), 0),
-            'downtime_ms': _number(f'{field}.downtime_ms',
-                                   value.get('downtime_ms'), 0),
-            'bytes': _count(f'{field}.bytes', value.get('bytes')),
-            'iterations': _count(f'{field}.iterations',
-                                 value.get('iterations')),
-            'postcopy': _boolean(f'{field}.postcopy', value.get('postcopy'))}
+            raise unknown_field(f'{field}.{key}', value[key], STATS_FIELDS)
+    return {'total_s': _AT_LEAST_0.check(f'{field}.total_s',
+                                         value.get('total_s')),
+            'downtime_ms': _AT_LEAST_0.check(f'{field}.downtime_ms',
+                                             value.get('downtime_ms')),
+            'bytes': _COUNT.check(f'{field}.bytes', value.get('bytes')),
+            'iterations': _COUNT.check(f'{field}.iterations',
+                                       value.get('iterations')),
+            'postcopy': BOOLEAN.check(f'{field}.postcopy',
+                                      value.get('postcopy'))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,17 +258,17 @@ class Result(_Message):
     @classmethod
     def from_primitive(cls, data):
         n = _fields(cls, data)
-        state = _choice(f'{n}.state', data['state'], RESULT_STATES)
+        state = _RESULT_STATE.check(f'{n}.state', data['state'])
         if state == 'completed':
             if data['error'] is not None:
                 raise exception.InvalidInput(f'{n}.error', data['error'],
                                              'null when state is completed')
             error = None
         else:
-            error = _string(f'{n}.error', data['error'])
-        return cls(step_id=_string(f'{n}.step_id', data['step_id']),
-                   vm=_string(f'{n}.vm', data['vm']), state=state,
-                   host=_string(f'{n}.host', data['host']),
+            error = STRING.check(f'{n}.error', data['error'])
+        return cls(step_id=STRING.check(f'{n}.step_id', data['step_id']),
+                   vm=STRING.check(f'{n}.vm', data['vm']), state=state,
+                   host=STRING.check(f'{n}.host', data['host']),
                    stats=_stats(f'{n}.stats', data['stats']), error=error)
 
 
@@ -326,7 +296,7 @@ class JobStatus(_Message):
     @classmethod
     def from_primitive(cls, data):
         n = _fields(cls, data)
-        state = _choice(f'{n}.state', data['state'], JOB_STATES)
+        state = _JOB_STATE.check(f'{n}.state', data['state'])
         progress, result = data['progress'], data['result']
         if progress is not None:
             progress = _nested(f'{n}.progress', Progress, progress)
@@ -339,6 +309,6 @@ class JobStatus(_Message):
         elif state in RESULT_STATES:
             raise exception.InvalidInput(f'{n}.result', None,
                                          f'a Result when state is {state}')
-        return cls(step_id=_string(f'{n}.step_id', data['step_id']),
-                   vm=_string(f'{n}.vm', data['vm']), state=state,
+        return cls(step_id=STRING.check(f'{n}.step_id', data['step_id']),
+                   vm=STRING.check(f'{n}.vm', data['vm']), state=state,
                    progress=progress, result=result)

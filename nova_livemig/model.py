@@ -6,6 +6,12 @@ field names. :func:`from_primitive` validates *everything* before returning,
 and reports every problem at once, each naming its JSON path, the value and
 what is allowed. Nothing is planned from a partly valid snapshot.
 
+This module holds the values (:class:`Host`, :class:`Vm`, :class:`Link`,
+:class:`Snapshot`), the field tables of the format and its reader and writer
+(:func:`from_primitive`, :func:`loads`, :func:`load`, :func:`dumps`). The
+checks of single values are in :mod:`nova_livemig.validation`; the rule
+that every host reaches every other is in :mod:`nova_livemig.connectivity`.
+
 >>> snap = from_primitive({
 ...     'version': 1,
 ...     'hosts': [{'name': 'a', 'vcpus': 8, 'memory_mib': 16384},
@@ -21,9 +27,14 @@ what is allowed. Nothing is planned from a partly valid snapshot.
 
 import dataclasses
 import json
-import math
 
+from nova_livemig import connectivity
 from nova_livemig import exception
+from nova_livemig import validation
+from nova_livemig.validation import (BOOLEAN, FRACTION, NON_NEGATIVE,
+                                     POSITIVE, POSITIVE_INTEGER, RATIO,
+                                     STRING, STRINGS, one_of, optional,
+                                     required)
 
 SNAPSHOT_VERSION = 1
 HOST_STATES = ('up', 'down', 'maintenance')
@@ -150,164 +161,40 @@ def _drop_none(d, list_fields=()):
     return out
 
 
-# Field tables: name -> (kind, required, default). Kinds are checked by
-# _Checker.value(); each table is the whole list of fields allowed.
-_NUM = 'number'
-_INT = 'integer'
-_STR = 'string'
-_BOOL = 'boolean'
-_FRAC = 'fraction'
-_RATIO = 'ratio'
-_NONNEG = 'non-negative number'
-_POS = 'positive number'
-
+# Field tables: every field allowed in each object of the format, with
+# its kind (see nova_livemig.validation) and the default of an optional one.
 _HOST_FIELDS = {
-    'name': (_STR, True, None),
-    'vcpus': (_INT, True, None),
-    'memory_mib': (_INT, True, None),
-    'cpu_allocation_ratio': (_RATIO, False, 1.0),
-    'ram_allocation_ratio': (_RATIO, False, 1.0),
-    'state': (HOST_STATES, False, 'up'),
-    'cpu_util': (_FRAC, False, None),
-    'power_idle_w': (_NONNEG, False, None),
-    'power_max_w': (_NONNEG, False, None),
-    'aggregates': ('list of strings', False, ()),
+    'name': required(STRING),
+    'vcpus': required(POSITIVE_INTEGER),
+    'memory_mib': required(POSITIVE_INTEGER),
+    'cpu_allocation_ratio': optional(RATIO, 1.0),
+    'ram_allocation_ratio': optional(RATIO, 1.0),
+    'state': optional(one_of(HOST_STATES), 'up'),
+    'cpu_util': optional(FRACTION),
+    'power_idle_w': optional(NON_NEGATIVE),
+    'power_max_w': optional(NON_NEGATIVE),
+    'aggregates': optional(STRINGS, ()),
 }
 _VM_FIELDS = {
-    'id': (_STR, True, None),
-    'host': (_STR, True, None),
-    'vcpus': (_INT, True, None),
-    'memory_mib': (_INT, True, None),
-    'cpu_util': (_FRAC, True, None),
-    'dirty_rate_mib_s': (_NONNEG, True, None),
-    'wws_mib': (_POS, False, None),
-    'pinned': (_BOOL, False, False),
-    'dirty_rate_err_mib_s': (_NONNEG, False, None),
-    'resident_mib': (_POS, False, None),
+    'id': required(STRING),
+    'host': required(STRING),
+    'vcpus': required(POSITIVE_INTEGER),
+    'memory_mib': required(POSITIVE_INTEGER),
+    'cpu_util': required(FRACTION),
+    'dirty_rate_mib_s': required(NON_NEGATIVE),
+    'wws_mib': optional(POSITIVE),
+    'pinned': optional(BOOLEAN, False),
+    'dirty_rate_err_mib_s': optional(NON_NEGATIVE),
+    'resident_mib': optional(POSITIVE),
 }
 _LINK_FIELDS = {
-    'a': (_STR, True, None),
-    'b': (_STR, True, None),
-    'gbit_s': (_POS, True, None),
-    'used_gbit_s': (_NONNEG, False, 0.0),
+    'a': required(STRING),
+    'b': required(STRING),
+    'gbit_s': required(POSITIVE),
+    'used_gbit_s': optional(NON_NEGATIVE, 0.0),
 }
-
-
-class _Checker:
-    """Collects every validation error with its JSON path."""
-
-    def __init__(self):
-        self.errors = []
-
-    def error(self, path, value, allowed):
-        self.errors.append(exception.InvalidInput(path, value, allowed))
-
-    def obj(self, path, data, fields):
-        """Check one JSON object against a field table; returns a dict of
-        the valid values with defaults, or None if the object is unusable.
-
-        Each value first goes through the fast check of its kind (exact
-        JSON types); anything that fails it takes the full path of
-        :meth:`value`, which either accepts it or records the error.
-        """
-        if not isinstance(data, dict):
-            self.error(path, data, 'a JSON object')
-            return None
-        ok = True
-        if not data.keys() <= fields.keys():
-            for key in data:
-                if key not in fields:
-                    self.error(f'{path}.{key}', data[key],
-                               'no such field; known fields: '
-                               + ', '.join(fields))
-            ok = False
-        out = {}
-        for key, (kind, required, default) in fields.items():
-            if key not in data:
-                if required:
-                    self.error(f'{path}.{key}', None,
-                               f'a required {_describe(kind)}')
-                    ok = False
-                else:
-                    out[key] = default
-                continue
-            raw = data[key]
-            value = _FAST[kind](raw) if kind in _FAST else _BAD
-            if value is _BAD:
-                good, value = self.value(f'{path}.{key}', raw, kind)
-                ok = ok and good
-            out[key] = value
-        return out if ok else None
-
-    def value(self, path, value, kind):
-        if isinstance(kind, tuple):
-            if value in kind:
-                return True, value
-            self.error(path, value, 'one of ' + ', '.join(kind))
-            return False, None
-        if kind == _STR:
-            if isinstance(value, str) and value:
-                return True, value
-            self.error(path, value, 'a non-empty string')
-            return False, None
-        if kind == _BOOL:
-            if isinstance(value, bool):
-                return True, value
-            self.error(path, value, 'true or false')
-            return False, None
-        if kind == 'list of strings':
-            if (isinstance(value, list)
-                    and all(isinstance(v, str) and v for v in value)):
-                return True, tuple(value)
-            self.error(path, value, 'a list of non-empty strings')
-            return False, None
-        # numbers: bool is an int in Python, but not a number in JSON
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or not math.isfinite(value)):
-            self.error(path, value, f'a {_describe(kind)}')
-            return False, None
-        if kind == _INT:
-            if isinstance(value, int) and value > 0:
-                return True, value
-            self.error(path, value, 'a positive integer')
-            return False, None
-        if kind == _FRAC and not 0.0 <= value <= 1.0:
-            self.error(path, value, 'a fraction from 0 to 1')
-            return False, None
-        if kind in (_RATIO, _POS) and value <= 0:
-            self.error(path, value, f'a {_describe(kind)}')
-            return False, None
-        if kind == _NONNEG and value < 0:
-            self.error(path, value, 'a non-negative number')
-            return False, None
-        return True, float(value)
-
-
-_BAD = object()
-_NUMBER_TYPES = (int, float)
-_INF = float('inf')
-# Fast checks for exact JSON types: the value to keep, or _BAD.
-_FAST = {
-    _STR: lambda v: v if type(v) is str and v else _BAD,
-    _INT: lambda v: v if type(v) is int and v > 0 else _BAD,
-    _BOOL: lambda v: v if type(v) is bool else _BAD,
-    _FRAC: lambda v: (float(v) if type(v) in _NUMBER_TYPES and 0 <= v <= 1
-                      else _BAD),
-    _NONNEG: lambda v: (float(v) if type(v) in _NUMBER_TYPES
-                        and 0 <= v < _INF else _BAD),
-    _POS: lambda v: (float(v) if type(v) in _NUMBER_TYPES and 0 < v < _INF
-                     else _BAD),
-    _RATIO: lambda v: (float(v) if type(v) in _NUMBER_TYPES
-                       and 0 < v < _INF else _BAD),
-    HOST_STATES: lambda v: v if type(v) is str and v in HOST_STATES else _BAD,
-}
-
-
-def _describe(kind):
-    if isinstance(kind, tuple):
-        return 'one of ' + ', '.join(kind)
-    return {_FRAC: 'fraction from 0 to 1', _RATIO: 'positive ratio',
-            _INT: 'positive integer'}.get(kind, kind)
+_TOP_FIELDS = ('version', 'hosts', 'vms', 'network')
+_NETWORK_FIELDS = ('switches', 'links')
 
 
 def from_primitive(data):
@@ -317,16 +204,11 @@ def from_primitive(data):
     :returns: a :class:`Snapshot`
     :raises InvalidSnapshot: listing every problem found
     """
-    chk = _Checker()
+    chk = validation.Checker()
     if not isinstance(data, dict):
         raise exception.InvalidSnapshot(
             [exception.InvalidInput('$', data, 'a JSON object')])
-    top = {'version': 'integer', 'hosts': 'list', 'vms': 'list',
-           'network': 'object'}
-    for key in data:
-        if key not in top:
-            chk.error(f'$.{key}', data[key],
-                      'no such field; known fields: ' + ', '.join(top))
+    chk.unknown_fields('$', data, _TOP_FIELDS)
     if data.get('version') != SNAPSHOT_VERSION:
         chk.error('$.version', data.get('version'),
                   f'{SNAPSHOT_VERSION} (the only format version known)')
@@ -389,17 +271,23 @@ def from_primitive(data):
 
     switches, links = _network(chk, network, hosts, broken)
     if not chk.errors:
-        _check_connected(chk, hosts, switches, links)
+        for i, name, peer in connectivity.cut_off(hosts, switches, links):
+            chk.error(f'$.hosts[{i}].name', name,
+                      'a host with a path of links, through switches only, '
+                      f'to every other host (none to {peer!r})')
     if chk.errors:
         raise exception.InvalidSnapshot(chk.errors)
     return Snapshot(hosts=hosts, vms=vms, switches=switches, links=links)
 
 
 def _network(chk, network, hosts, broken=frozenset()):
-    for key in network:
-        if key not in ('switches', 'links'):
-            chk.error(f'$.network.{key}', network[key],
-                      'no such field; known fields: switches, links')
+    """The switches and links of ``$.network``, checked.
+
+    :param broken: names of hosts that failed validation (links to them
+        are dropped without a second error)
+    :returns: ``(switches, links)``, tuples
+    """
+    chk.unknown_fields('$.network', network, _NETWORK_FIELDS)
     raw_switches = network.get('switches', [])
     switches = []
     if not isinstance(raw_switches, list):
@@ -408,9 +296,10 @@ def _network(chk, network, hosts, broken=frozenset()):
         raw_switches = []
     for i, name in enumerate(raw_switches):
         path = f'$.network.switches[{i}]'
-        if not isinstance(name, str) or not name:
-            chk.error(path, name, 'a non-empty string')
-        elif name in hosts or name in switches:
+        name = chk.check(path, name, STRING)
+        if name is validation.INVALID:
+            continue
+        if name in hosts or name in switches:
             chk.error(path, name, 'a name no host or other switch has')
         else:
             switches.append(name)
@@ -453,65 +342,15 @@ def _network(chk, network, hosts, broken=frozenset()):
     return tuple(switches), tuple(links)
 
 
-def _check_connected(chk, hosts, switches, links):
-    """Every host must reach every other host over links, through switches
-    only: hosts do not forward migration traffic (see graph.py).
-
-    Switches joined by links form fabrics. Two hosts are connected when
-    they touch the same fabric or share a direct link. The fabric most
-    hosts touch is the cluster's; a host off it is an error unless it has a
-    direct link to every other host (a two-host lab, say).
-    """
-    if len(hosts) < 2:
-        return
-    parent = {s: s for s in switches}
-
-    def root(node):
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    direct = {h: set() for h in hosts}
-    touches = {h: set() for h in hosts}
-    for link in links:
-        a_host, b_host = link.a in hosts, link.b in hosts
-        if not a_host and not b_host:
-            parent[root(link.a)] = root(link.b)
-        elif a_host and b_host:
-            direct[link.a].add(link.b)
-            direct[link.b].add(link.a)
-    for link in links:
-        for end, other in ((link.a, link.b), (link.b, link.a)):
-            if end in hosts and other not in hosts:
-                touches[end].add(root(other))
-    count = {}
-    for fabrics in touches.values():
-        for fabric in fabrics:
-            count[fabric] = count.get(fabric, 0) + 1
-    main = max(count, key=count.get) if count else None
-    names = list(hosts)
-    on_main = [h for h in names if main in touches[h]]
-    for i, name in enumerate(names):
-        if main in touches[name]:
-            continue
-        missing = set(names) - {name} - direct[name]
-        if not missing:
-            continue
-        peer = next(h for h in on_main + names if h in missing)
-        chk.error(f'$.hosts[{i}].name', name,
-                  'a host with a path of links, through switches only, '
-                  f'to every other host (none to {peer!r})')
-
-
 def loads(text):
-    """Parse and validate snapshot JSON text."""
+    """Parse and validate snapshot JSON text.
+
+    :raises InvalidSnapshot: on malformed or invalid content
+    """
     try:
-        data = json.loads(text)
-    except ValueError as err:
-        raise exception.InvalidSnapshot([exception.InvalidInput(
-            '$', f'{text[:40]}...' if len(text) > 40 else text,
-            f'JSON text ({err})')]) from err
+        data = validation.parse_json(text)
+    except exception.InvalidInput as err:
+        raise exception.InvalidSnapshot([err]) from err
     return from_primitive(data)
 
 
@@ -530,4 +369,5 @@ def load(path):
 
 
 def dumps(snapshot):
+    """Snapshot JSON text of a :class:`Snapshot`."""
     return json.dumps(snapshot.to_primitive(), indent=1)

@@ -25,7 +25,7 @@ throttle reaches its maximum: until then the migration still gains ground.
 """
 
 from nova_livemig import algorithms, cost
-from nova_livemig.algorithms import precopy
+from nova_livemig.algorithms import downtime, precopy
 
 
 def guest_progress(throttle_pct, cpu_util):
@@ -130,8 +130,8 @@ class AutoConverge(algorithms.Algorithm):
         """See :meth:`nova_livemig.algorithms.Algorithm.predict`."""
         cost.check_input(inp)
         rate = cost.bytes_per_s(inp.bandwidth_gbit_s, params)
-        limit_ms = precopy.downtime_limit_ms(inp.max_downtime_ms, rate,
-                                             params)
+        limit_ms = downtime.downtime_limit_ms(inp.max_downtime_ms, rate,
+                                              params)
         return precopy.simulate(self.name, inp, params, rate,
                                 precopy.threshold_bytes(rate, limit_ms),
                                 governor=Throttle(params, inp.cpu_util))

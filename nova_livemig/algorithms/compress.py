@@ -17,7 +17,7 @@ drains pages slower than the link would.
 """
 
 from nova_livemig import algorithms, cost
-from nova_livemig.algorithms import precopy
+from nova_livemig.algorithms import downtime, precopy
 
 
 def page_rates(link_bytes_s, params):
@@ -67,8 +67,8 @@ class Compress(algorithms.Algorithm):
         cost.check_input(inp)
         wire, raw = page_rates(
             cost.bytes_per_s(inp.bandwidth_gbit_s, params), params)
-        limit_ms = precopy.downtime_limit_ms(inp.max_downtime_ms, wire,
-                                             params)
+        limit_ms = downtime.downtime_limit_ms(inp.max_downtime_ms, wire,
+                                              params)
         return precopy.simulate(self.name, inp, params, raw,
                                 precopy.threshold_bytes(wire, limit_ms),
                                 wire_ratio=params.compress_ratio)

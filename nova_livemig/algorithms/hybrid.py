@@ -18,7 +18,7 @@ whole memory. A link failure in that pass still loses the VM.
 """
 
 from nova_livemig import algorithms, cost
-from nova_livemig.algorithms import postcopy, precopy
+from nova_livemig.algorithms import downtime, postcopy, precopy
 
 
 class Hybrid(algorithms.Algorithm):
@@ -44,8 +44,8 @@ class Hybrid(algorithms.Algorithm):
         """See :meth:`nova_livemig.algorithms.Algorithm.predict`."""
         cost.check_input(inp)
         rate = cost.bytes_per_s(inp.bandwidth_gbit_s, params)
-        limit_ms = precopy.downtime_limit_ms(inp.max_downtime_ms, rate,
-                                             params)
+        limit_ms = downtime.downtime_limit_ms(inp.max_downtime_ms, rate,
+                                              params)
         (converges, elapsed, pending, hot, sent, syncs, _lost,
          _pct) = precopy.iterate(inp, params, rate,
                                  precopy.threshold_bytes(rate, limit_ms),

@@ -6,9 +6,9 @@ target and the guest is paused for the last copy. ``doc/cost-model.md``
 derives the model; in short, with ``B`` the payload rate (bytes/s), ``d``
 the downtime target, ``T = B * (d - switchover)`` QEMU's threshold (the
 executor sets QEMU's limit to the target less the fixed switchover cost,
-see :func:`downtime_limit_ms`), ``s`` the sync step
-(``sync_step_ms``), ``D`` the dirty rate and ``W`` the writable working set
-(all memory when unknown):
+see :func:`~nova_livemig.algorithms.downtime.downtime_limit_ms`), ``s``
+the sync step (``sync_step_ms``), ``D`` the dirty rate and ``W`` the
+writable working set (all memory when unknown):
 
 * the first pass sends the resident (non-zero) pages ``R`` in full and the
   zero pages at ``zero_page_cost`` of their size;
@@ -37,6 +37,7 @@ cases short (a 4 GiB guest at 10 Gbit/s is given up above about
 """
 
 from nova_livemig import algorithms, cost
+from nova_livemig.algorithms import downtime
 
 #: QEMU weighs dirtied against sent bytes at most once a second
 THROTTLE_PERIOD_S = 1.0
@@ -191,31 +192,6 @@ def threshold_bytes(rate_bytes_s, downtime_limit_ms):
     return rate_bytes_s * downtime_limit_ms / 1000.0
 
 
-def downtime_limit_ms(max_downtime_ms, wire_bytes_s, params):
-    """The ``downtime-limit`` to give QEMU so that the guest's real pause
-    meets ``max_downtime_ms``.
-
-    QEMU compares only the pending RAM with its limit; the fixed switchover
-    cost and the device state come on top. The executor therefore sets
-    the limit to the target less those (never below zero), and the models
-    assume it does.
-
-    :param max_downtime_ms: the downtime target
-    :param wire_bytes_s: payload rate on the wire
-    :param params: a :class:`~nova_livemig.cost.CostParams`
-    :returns: milliseconds
-
-    With the defaults, a 500 ms target over a path carrying 0.05 MiB per
-    ms: 500 less the 4 ms switchover and 1 ms of device state.
-
-    >>> round(downtime_limit_ms(500, 0.05 * cost.MIB / 0.001,
-    ...                         cost.CostParams()), 6)
-    495.0
-    """
-    limit = max_downtime_ms - cost.switchover_s(params, wire_bytes_s) * 1000
-    return limit if limit > 0 else 0.0
-
-
 class PreCopy(algorithms.Algorithm):
     """Plain pre-copy.
 
@@ -242,6 +218,7 @@ class PreCopy(algorithms.Algorithm):
         """See :meth:`nova_livemig.algorithms.Algorithm.predict`."""
         cost.check_input(inp)
         rate = cost.bytes_per_s(inp.bandwidth_gbit_s, params)
-        limit_ms = downtime_limit_ms(inp.max_downtime_ms, rate, params)
+        limit_ms = downtime.downtime_limit_ms(inp.max_downtime_ms, rate,
+                                              params)
         return simulate(self.name, inp, params, rate,
                         threshold_bytes(rate, limit_ms))

@@ -13,6 +13,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_livemig.agent import manager as agent_mod
+from nova_livemig import cmd
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import plugins
@@ -20,6 +21,10 @@ from nova_livemig import rpc
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'nova-livemig'
+DESCRIPTION = ('The nova-livemig agent of one compute host: measures its '
+               'VMs for the conductor and runs the live migrations it is '
+               'given through [agent] driver (RPC service; stop with '
+               'SIGTERM).')
 
 
 def build_conf(argv):
@@ -30,7 +35,8 @@ def build_conf(argv):
     conf = cfg.ConfigOpts()
     conf_mod.register_opts(conf)
     logging.register_options(conf)
-    conf(argv, project=PROJECT, prog='nova-livemig-agent')
+    conf(argv, project=PROJECT, prog='nova-livemig-agent',
+         version=cmd.version_string(), description=DESCRIPTION)
     return conf
 
 

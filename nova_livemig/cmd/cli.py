@@ -11,6 +11,11 @@ Sub-commands:
 * ``demo``: a self-contained run on embedded defaults (in-process messaging,
   SQLite, fake agents) that plans and executes a drain.
 
+Each option belongs to one mode of ``plan``: given to the other one, it is
+refused with an error naming it (exit status 2), never ignored. ``--format
+json`` is the one JSON switch (``--json`` is its deprecated alias);
+``--config-file`` is accepted before or after the sub-command.
+
 Exit status: 0 success (every VM placed), 1 some VMs unplaced or a migration
 failed, 2 bad input.
 """
@@ -20,28 +25,93 @@ import sys
 
 from oslo_config import cfg
 
+from nova_livemig import cmd
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
+from nova_livemig import plugins
 
-PLAN_ACTIONS = ('create', 'list', 'show', 'execute', 'abort')
+PLAN_ACTIONS = ('create', 'list', 'show', 'execute', 'abort', 'purge')
+FORMATS = ('table', 'json')
+
+#: ``plan`` options of the conductor mode: ``dest: (flag, actions)``
+ACTION_OPTIONS = {
+    'policy': ('--policy', ('create',)),
+    'vm': ('--vm', ('create',)),
+    'host': ('--host', ('create',)),
+    'dry_run': ('--dry-run', ('create',)),
+    'no_wait': ('--no-wait', ('execute', 'abort')),
+    'interval': ('--interval', ('execute', 'abort')),
+    'limit': ('--limit', ('list',)),
+    'marker': ('--marker', ('list',)),
+    'older_than_days': ('--older-than-days', ('purge',)),
+}
+#: options the offline mode shares with these actions
+SHARED_OPTIONS = ('policy', 'vm', 'host')
+#: why the conductor mode refuses an offline option, when it is not plain
+WHY_NOT_ONLINE = {
+    'max_downtime_ms': 'the conductor plans with [planner] '
+                       'max_downtime_ms of its own configuration',
+}
 
 
-def build_conf(args, register=()):
+def build_conf(args, register=(), messaging=True):
     """A private :class:`ConfigOpts` with every option group registered.
 
+    :param args: the parsed arguments; their ``--config-file`` values
+        (before and after the sub-command) are read in that order
     :param register: extra ``register_opts(conf)`` callables
+    :param messaging: False for a command that never touches the bus: its
+        configuration is then read without loading oslo.messaging
     """
     conf = cfg.ConfigOpts()
-    conf_mod.register_opts(conf)
+    conf_mod.register_opts(conf, messaging=messaging)
     for func in register:
         func(conf)
-    files = list(getattr(args, 'config_file', None) or [])
+    files = (list(getattr(args, 'config_file', None) or [])
+             + list(getattr(args, 'sub_config_file', None) or []))
     conf([], project='nova-livemig', default_config_files=files or None,
          default_config_dirs=[] if files else None)
     return conf
 
 
+def _add_config_file(parser, dest):
+    parser.add_argument('--config-file', action='append', metavar='PATH',
+                        dest=dest,
+                        help='configuration file (repeatable; also '
+                             'accepted before the sub-command); default: '
+                             'the usual oslo.config search path')
+
+
+def _add_format(parser):
+    parser.add_argument('--format', choices=FORMATS, default=None,
+                        help='table for people (default), json for '
+                             'programs')
+    parser.add_argument('--json', action='store_true', dest='json_alias',
+                        help='deprecated alias of --format json')
+
+
+def _policy_help():
+    return ('planning policy, one of the installed: '
+            + ', '.join(plugins.names(plugins.POLICIES))
+            + '. single: best destination of --vm; drain: empty --host '
+              '(default: every host in maintenance)')
+
+
+def _add_planning(parser):
+    group = parser.add_argument_group(
+        'what to plan (offline, and "plan create")')
+    group.add_argument('--policy', metavar='NAME', help=_policy_help())
+    group.add_argument('--vm', action='append', default=[], metavar='ID',
+                       help='VM to place (single; repeatable)')
+    group.add_argument('--host', action='append', default=[],
+                       metavar='HOST',
+                       help='host to drain (drain; repeatable); default: '
+                            'every host in maintenance')
+    _add_format(parser.add_argument_group('output (both modes)'))
+
+
 def _parser():
+    """:returns: ``(the nova-livemig parser, its plan sub-parser)``"""
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
     from nova_livemig.cmd import whatif
@@ -49,51 +119,157 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog='nova-livemig',
         description='Cost-aware live-migration planning for OpenStack Nova.')
-    parser.add_argument('--config-file', action='append', metavar='PATH',
-                        help='configuration file (repeatable); default: '
-                             'the usual oslo.config search path')
+    parser.add_argument('--version', action='version',
+                        version=f'%(prog)s {cmd.version_string()}')
+    _add_config_file(parser, 'config_file')
     sub = parser.add_subparsers(dest='command', required=True)
 
     plan = sub.add_parser(
         'plan', help='plan migrations (offline from a snapshot file, or '
-                     'through the conductor)')
+                     'through the conductor)',
+        description='Offline: "plan --snapshot FILE --policy P". Through '
+                    'the conductor: "plan create|list|show|execute|abort". '
+                    'An option of the other mode is an error.')
     plan.add_argument('action', nargs='?', choices=PLAN_ACTIONS,
                       help='a plan kept by the conductor; omit with '
                            '--snapshot to plan offline')
     plan.add_argument('plan_id', nargs='?', metavar='ID',
                       help='plan id for show, execute and abort')
+    _add_config_file(plan, 'sub_config_file')
+    _add_planning(plan)
     whatif.add_arguments(plan)
     control.add_plan_arguments(plan)
 
     migrate = sub.add_parser('migrate',
                              help='live-migrate one VM through the '
                                   'conductor (smart placement)')
+    _add_config_file(migrate, 'sub_config_file')
+    _add_format(migrate)
     control.add_migrate_arguments(migrate)
 
     demo_p = sub.add_parser('demo', help='plan and execute a drain on '
                                          'embedded defaults')
+    _add_config_file(demo_p, 'sub_config_file')
     demo.add_arguments(demo_p)
-    return parser
+    return parser, plan
 
 
-def run(argv=None):
-    """Run the command; returns its exit status."""
+def _given(parser, args, dest):
+    """True when the option was set to something else than its default."""
+    value = getattr(args, dest, None)
+    return value not in (None, False, [], ()) and value != parser.get_default(
+        dest)
+
+
+def check_plan_options(parser, args):
+    """Refuse an option of the other mode of ``plan``, naming it.
+
+    :param parser: the ``plan`` sub-command's parser (for the defaults)
+    :raises InvalidInput: for the first option that does not belong
+    """
+    from nova_livemig.cmd import whatif
+    action = args.action
+    if action is None:
+        for dest, (flag, actions) in ACTION_OPTIONS.items():
+            if dest not in SHARED_OPTIONS and _given(parser, args, dest):
+                raise exception.InvalidInput(
+                    flag, getattr(args, dest),
+                    f'nothing in offline planning ({flag} is for "plan '
+                    f'{"|".join(actions)}")')
+        return
+    for dest, flag in whatif.OFFLINE_OPTIONS.items():
+        if _given(parser, args, dest):
+            why = WHY_NOT_ONLINE.get(
+                dest, f'{flag} is for offline planning: "plan --snapshot '
+                      'FILE ...", without an action')
+            raise exception.InvalidInput(
+                flag, getattr(args, dest),
+                f'nothing with "plan {action}" ({why})')
+    for dest, (flag, actions) in ACTION_OPTIONS.items():
+        if action not in actions and _given(parser, args, dest):
+            raise exception.InvalidInput(
+                flag, getattr(args, dest),
+                f'nothing with "plan {action}" (only with "plan '
+                f'{"|".join(actions)}")')
+    if action in ('create', 'list', 'purge') and args.plan_id:
+        raise exception.InvalidInput(
+            'ID', args.plan_id, f'nothing after "plan {action}"')
+
+
+def _format(args):
+    """Resolve ``--format`` and its deprecated alias ``--json``."""
+    if getattr(args, 'json_alias', False):
+        print('nova-livemig: warning: --json is deprecated; use --format '
+              'json', file=sys.stderr)
+        if args.format == 'table':
+            raise exception.InvalidInput('--json', True,
+                                         'not with --format table')
+        args.format = 'json'
+    args.format = args.format or 'table'
+    args.json = args.format == 'json'  # read by nova_livemig.cmd.control
+
+
+def check_transport(conf):
+    """Refuse at once a transport that cannot reach the conductor.
+
+    ``fake://`` (the default) is in-process: a call through it waits for
+    the reply timeout and fails, whatever runs elsewhere.
+
+    :raises InvalidInput: naming ``[DEFAULT] transport_url``
+    """
+    from nova_livemig import rpc
+    url = conf.transport_url or rpc.DEFAULT_TRANSPORT_URL
+    if url.split(':', 1)[0].lower() == 'fake':
+        raise exception.InvalidInput(
+            '[DEFAULT] transport_url', url,
+            'the URL of the message bus nova-livemig-conductor listens '
+            'on, e.g. rabbit://USER:PASSWORD@HOST:5672/ (fake:// is '
+            'in-process: it cannot reach a conductor in another process); '
+            'set it in the configuration file (--config-file)')
+
+
+class LazyConductor:
+    """The conductor's RPC API, connected at its first use, so that bad
+    arguments are reported before the transport is checked."""
+
+    def __init__(self, conf):
+        self._conf = conf
+        self._api = None
+
+    def __getattr__(self, name):
+        if self._api is None:
+            from nova_livemig.cmd import control
+            check_transport(self._conf)
+            self._api = control.conductor_api(self._conf)
+        return getattr(self._api, name)
+
+
+def _dispatch(plan_parser, args):
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
     from nova_livemig.cmd import whatif
 
-    parser = _parser()
+    if args.command == 'plan':
+        check_plan_options(plan_parser, args)
+    if args.command in ('plan', 'migrate'):
+        _format(args)
+    if args.command == 'plan' and args.action is None:
+        return whatif.run(args, build_conf(args, messaging=False))
+    if args.command == 'plan':
+        conf = build_conf(args, control.REGISTER)
+        return control.run_plan(args, conf, LazyConductor(conf))
+    if args.command == 'migrate':
+        conf = build_conf(args, control.REGISTER)
+        return control.run_migrate(args, conf, LazyConductor(conf))
+    return demo.run(args, build_conf(args, demo.REGISTER))
+
+
+def run(argv=None):
+    """Run the command; returns its exit status."""
+    parser, plan_parser = _parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == 'plan' and args.action is None:
-            return whatif.run(args, build_conf(args))
-        if args.command == 'plan':
-            return control.run_plan(args, build_conf(
-                args, control.REGISTER))
-        if args.command == 'migrate':
-            return control.run_migrate(args, build_conf(
-                args, control.REGISTER))
-        return demo.run(args, build_conf(args, demo.REGISTER))
+        return _dispatch(plan_parser, args)
     except exception.LivemigError as err:
         print(f'nova-livemig: error: {err}', file=sys.stderr)
         return err.exit_code

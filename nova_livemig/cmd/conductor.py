@@ -8,7 +8,9 @@ the environment is never logged.
 
 Exit status: 0 after a clean stop (or a successful ``--db-sync``), 2 on bad
 configuration, with an error naming the option, the value and what is
-allowed.
+allowed; among them the default ``[conductor] executor = nova`` without the
+``[nova]`` keystone options (see
+:func:`nova_livemig.conductor.service.load_executor`).
 """
 
 import signal
@@ -18,17 +20,20 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_livemig import cmd
 from nova_livemig.conductor import manager
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig.conductor import service
 from nova_livemig.conductor import notifications
-from nova_livemig import plugins
 from nova_livemig import rpc
 from nova_livemig.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'nova-livemig'
+DESCRIPTION = ('The nova-livemig conductor: plans live migrations from the '
+               'agents\' measurements, keeps the plans in its database and '
+               'executes them (RPC service; stop with SIGTERM).')
 
 CLI_OPTS = [
     cfg.BoolOpt('db-sync', default=False,
@@ -45,7 +50,8 @@ def build_conf(argv):
     conf_mod.register_opts(conf)
     conf.register_cli_opts(CLI_OPTS)
     logging.register_options(conf)
-    conf(argv, project=PROJECT, prog='nova-livemig-conductor')
+    conf(argv, project=PROJECT, prog='nova-livemig-conductor',
+         version=cmd.version_string(), description=DESCRIPTION)
     for group in ('conductor', 'database', 'periodic', 'planner',
                   'cost_model'):
         for name in conf[group]:
@@ -78,8 +84,7 @@ class Service:
         self.conf = conf
         self.own_transport = transport is None
         self.transport = transport or rpc.get_transport(conf)
-        executor = plugins.load(plugins.EXECUTORS, conf.conductor.executor,
-                                invoke_args=(conf, self.transport))
+        executor = service.load_executor(conf, self.transport)
         host = conf.conductor.host
         self.conductor = service.Conductor(conf, db, executor)
         self.notification_transport = rpc.get_notification_transport(conf)

@@ -3,10 +3,14 @@ migrate``: plans kept by the conductor, through ``ConductorAPI``.
 
 * ``plan create --policy drain --host H [--dry-run]``: plan on the live
   model; the plan is recorded (``planned``, or ``dry-run``: a record only)
-* ``plan list`` / ``plan show ID``
+* ``plan list [--limit N] [--marker ID]``: a page of plan summaries,
+  newest first; ``plan show ID``
 * ``plan execute ID``: start it and follow it with progress bars until it
   ends (``--no-wait`` returns at once)
 * ``plan abort ID``: pending steps are skipped, running ones aborted
+* ``plan purge [--older-than-days N]``: delete the finished plans older
+  than N days (default: the conductor's ``[conductor]
+  plan_retention_days``)
 * ``migrate VM [--to HOST]``: one VM, to HOST or where it migrates best
 
 Progress is plain text: on a terminal the block of bars is redrawn in
@@ -22,8 +26,6 @@ import json
 import sys
 import time
 
-import oslo_messaging
-
 from nova_livemig import exception
 from nova_livemig.conductor import views as progress_mod
 
@@ -34,15 +36,30 @@ BAR_WIDTH = 20
 ENDED = ('dry-run', 'completed', 'failed', 'aborted')
 #: remote exception types that are the caller's mistake (exit status 2)
 INPUT_ERRORS = ('InvalidInput', 'NotFound', 'InvalidSnapshot', 'InvalidPlan')
+#: plans per ``plan list`` page unless --limit says otherwise
+LIST_LIMIT = 50
 
 
 def add_plan_arguments(parser):
     """Options of ``plan create|list|show|execute|abort`` (``--policy``,
     ``--host`` and ``--vm`` are shared with offline planning)."""
     group = parser.add_argument_group(
-        'plans kept by the conductor', 'create, list, show, execute, abort')
+        'plans kept by the conductor',
+        'create, list, show, execute, abort, purge')
     group.add_argument('--dry-run', action='store_true',
                        help='create: record the plan, never execute it')
+    group.add_argument('--limit', type=int, default=LIST_LIMIT, metavar='N',
+                       help='list: at most N plans, newest first (default '
+                            f'{LIST_LIMIT})')
+    group.add_argument('--marker', metavar='PLAN_ID',
+                       help='list: the page after this plan (the last one '
+                            'of the previous page)')
+    group.add_argument('--older-than-days', type=int, metavar='N',
+                       help='purge: delete the finished plans (completed, '
+                            'failed, aborted, dry-run) that finished more '
+                            'than N days ago, with their steps; default: '
+                            'the conductor\'s [conductor] '
+                            'plan_retention_days')
     _add_watch_arguments(group)
 
 
@@ -58,8 +75,8 @@ def _add_watch_arguments(parser):
     parser.add_argument('--no-wait', action='store_true',
                         help='return once the conductor has the request; '
                              'do not follow the progress')
-    parser.add_argument('--json', action='store_true',
-                        help='print the plan as JSON (for programs)')
+    # --format json (and its deprecated alias --json) sets args.json:
+    # nova_livemig.cmd.cli adds them
     parser.add_argument('--interval', type=float, default=1.0,
                         metavar='S', help='seconds between two progress '
                                           'updates (default 1)')
@@ -74,6 +91,7 @@ def conductor_api(conf, transport=None):
 
 def _call(func, *args):
     """Call the conductor; remote errors become local ones."""
+    import oslo_messaging  # only commands that reach the bus load it
     try:
         return func({}, *args)
     except oslo_messaging.RemoteError as err:
@@ -91,6 +109,13 @@ def _call(func, *args):
 def _positive(name, value):
     if not value > 0 or value != value:
         raise exception.InvalidInput(name, value, 'a positive number')
+    return value
+
+
+def _at_least(name, value, minimum):
+    if value < minimum:
+        raise exception.InvalidInput(name, value,
+                                     f'a whole number, {minimum} or more')
     return value
 
 
@@ -113,9 +138,18 @@ def run_plan(args, conf, api=None, out=None):
         _print(out, view, args.json, render_plan)
         return 1 if view['document'].get('unplaced') else 0
     if action == 'list':
-        plans = _call(api.list_plans)
+        limit = _at_least('--limit', args.limit, 1)
+        plans = _call(api.list_plans, limit, args.marker)
         out.write((json.dumps(plans, indent=1) if args.json
-                   else render_list(plans)) + '\n')
+                   else render_list(plans, limit)) + '\n')
+        return 0
+    if action == 'purge':
+        days = args.older_than_days
+        if days is not None:
+            _at_least('--older-than-days', days, 0)
+        done = _call(api.purge_plans, days)
+        out.write((json.dumps(done, indent=1) if args.json
+                   else render_purge(done)) + '\n')
         return 0
     if action == 'show':
         view = _call(api.show_plan, args.plan_id)
@@ -278,7 +312,9 @@ def render_result(view):
     return '\n'.join(lines)
 
 
-def render_list(plans):
+def render_list(plans, limit=None):
+    """A page of plan summaries; a full page ends with how to get the
+    next one."""
     if not plans:
         return 'no plans'
     lines = [f'{"ID":<36}  {"POLICY":<12} {"STATE":<10} {"ORIGIN":<20} '
@@ -288,4 +324,17 @@ def render_list(plans):
             (p.get('step_counts') or {}).items()))
         lines.append(f'{p["id"]:<36}  {p["policy"]:<12} {p["state"]:<10} '
                      f'{p["origin"]:<20} {counts}')
+    if limit is not None and len(plans) >= limit:
+        lines.append(f'(a page of {len(plans)}; the next: nova-livemig plan '
+                     f'list --marker {plans[-1]["id"]})')
     return '\n'.join(lines)
+
+
+def render_purge(done):
+    """What ``plan purge`` deleted.
+
+    >>> render_purge({'plans': 3, 'steps': 12, 'older_than_days': 30})
+    'purged 3 plans and 12 steps that finished more than 30 days ago'
+    """
+    return (f'purged {done["plans"]} plans and {done["steps"]} steps that '
+            f'finished more than {done["older_than_days"]} days ago')

@@ -4,9 +4,10 @@ Runs on embedded defaults, touching nothing outside a temporary directory:
 in-process messaging (``fake://``), SQLite in the temporary directory, one
 fake agent per host of ``etc/nova-livemig/example-snapshot.json`` (threads
 sharing one fake ``state_dir``; a small cluster is generated when the file
-is absent), and the conductor. It plans a drain of the hosts in
-maintenance (or ``--host``), executes it with progress bars, and prints
-where every VM is at the end, read back from the fake hosts' state.
+is absent), and the conductor with the ``agent`` executor (there is no
+Nova to ask). It plans a drain of the hosts in maintenance (or
+``--host``), executes it with progress bars, and prints where every VM is
+at the end, read back from the fake hosts' state.
 
 Migrations take their predicted time times ``--time-scale`` (chosen so
 the drain takes about ``--seconds`` by default).
@@ -22,15 +23,9 @@ import time
 
 from oslo_config import cfg
 
-from nova_livemig.agent import manager as agent_mod
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import model
-from nova_livemig import rpc
-from nova_livemig.cmd import conductor as conductor_cmd
-from nova_livemig.cmd import control
-from nova_livemig.db import api as db_api
-from nova_livemig.drivers import fake
 
 REGISTER = ()
 EXAMPLE = (pathlib.Path(__file__).resolve().parents[2] / 'etc'
@@ -100,6 +95,14 @@ def _predicted_makespan_s(snapshot, hosts, conf):
 
 def run(args, conf, out=None):
     """Run the demo; returns the exit status (0: the drain completed)."""
+    # The bus, the database and the agents are loaded here, not at import:
+    # building the command line must not load oslo.messaging.
+    from nova_livemig.agent import manager as agent_mod
+    from nova_livemig.cmd import conductor as conductor_cmd
+    from nova_livemig.cmd import control
+    from nova_livemig.db import api as db_api
+    from nova_livemig.drivers import fake
+    from nova_livemig import rpc
     out = out or sys.stdout
     if not args.seconds > 0:
         raise exception.InvalidInput('--seconds', args.seconds,
@@ -117,6 +120,7 @@ def run(args, conf, out=None):
     makespan = _predicted_makespan_s(snapshot, args.host, conf)
     scale = min(1.0, args.seconds / makespan) if makespan else 1.0
     common = {('DEFAULT', 'transport_url'): 'fake://',
+              ('agent', 'driver'): 'fake',
               ('fake_driver', 'state_dir'): os.path.join(tmp, 'hosts'),
               ('fake_driver', 'snapshot_file'): snap_path,
               ('fake_driver', 'time_scale'): scale,
@@ -128,6 +132,8 @@ def run(args, conf, out=None):
         ('database', 'connection'):
             'sqlite:///' + os.path.join(tmp, 'livemig.sqlite'),
         ('conductor', 'host'): 'demo-conductor',
+        # no Nova here: the fake agents migrate themselves
+        ('conductor', 'executor'): 'agent',
         ('conductor', 'publish_path'): os.path.join(tmp, 'snapshot.json'),
         ('conductor', 'topology_file'): snap_path,
         ('conductor', 'job_poll_interval_s'): 5.0,

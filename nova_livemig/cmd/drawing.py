@@ -1,25 +1,50 @@
-"""Showing a fleet plan: the link graph as a picture.
+"""Showing a fleet plan: the link graph with the moves, and the timeline.
 
-* :func:`draw`: the link graph with the moves on it, to ``FILE.png``
-  (matplotlib, imported only when a PNG is drawn) or ``FILE.html`` (a
-  self-contained page holding one SVG; nothing to install).
+* :func:`draw`: the picture to ``FILE.png`` (matplotlib, imported only when
+  a PNG is drawn) or ``FILE.html`` (a self-contained page holding one SVG;
+  nothing to install). Both render the same :func:`scene`.
+* :func:`scene`: the picture as :mod:`~nova_livemig.cmd.scene` shapes: the
+  topology on top, the schedule's timeline
+  (:mod:`~nova_livemig.cmd.timeline`) under it.
+* :func:`layout`: where the hosts and switches sit.
+* :func:`place_labels`: which node labels are shown, so that none overlap.
 
 Hosts sit in a row under the switch they hang off; switches one row up per
-hop away from the hosts. Moves are arcs from source to destination, coloured
-by algorithm, thicker for more bytes. Above :data:`MAX_HOSTS_DRAWN` hosts,
-only hosts that send or receive a move are drawn.
+hop away from the hosts. A move follows the links it uses, host to switches
+to host (:mod:`~nova_livemig.cmd.move_routes`), coloured by algorithm,
+thicker for more bytes. Above :data:`MAX_HOSTS_DRAWN` hosts, only hosts
+that send or receive a move are drawn.
+
+Host labels are written across when they fit between two hosts, else
+upwards, in a font from 11 px down to 8 px; where even the smallest would
+touch its neighbour, labels are thinned: the hosts moves touch are labelled
+first, then switches, then the other hosts from the left, each only where
+it does not overlap a label already placed.
 """
 
-import html
+import dataclasses
 import math
 
 from nova_livemig import exception
+from nova_livemig.cmd import move_routes
+from nova_livemig.cmd import scene as sc
+from nova_livemig.cmd import timeline
 
 #: above this many hosts, only the hosts moves touch are drawn
 MAX_HOSTS_DRAWN = 300
 COLOURS = {'precopy': '#1f77b4', 'autoconverge': '#ff7f0e',
            'compress': '#2ca02c', 'postcopy': '#d62728',
            'hybrid': '#9467bd'}
+#: widest host row, and the widest and narrowest host spacing
+ROW_MAX_PX = 2000.0
+SPACING_MAX_PX = 100.0
+SPACING_MIN_PX = 3.0
+LEVEL_PX = 110.0
+MARGIN_PX = 40.0
+MIN_WIDTH_PX = 760.0
+LABEL_MAX_CHARS = 24
+#: above this many moves, moves are drawn thinner and fainter
+CROWD_MOVES = 30
 
 
 def layout(snapshot, graph, moves):
@@ -79,148 +104,215 @@ def layout(snapshot, graph, moves):
 
 
 def draw(snapshot, graph, schedule, path, title=''):
-    """Draw the link graph and the moves to ``path`` (.png or .html).
+    """Draw the link graph, the moves and the timeline to ``path``.
 
+    :param path: a file name ending in ``.png``, ``.html`` or ``.htm``
+    :returns: ``path``
     :raises InvalidInput: for another file extension or an unwritable file
     """
     lower = str(path).lower()
-    if lower.endswith('.png'):
-        return _draw_png(snapshot, graph, schedule, path, title)
-    if lower.endswith(('.html', '.htm')):
-        return _draw_html(snapshot, graph, schedule, path, title)
-    raise exception.InvalidInput('--graph', path,
-                                 'a file name ending in .png or .html')
+    if not lower.endswith(('.png', '.html', '.htm')):
+        raise exception.InvalidInput('--graph', path,
+                                     'a file name ending in .png or .html')
+    picture = scene(snapshot, graph, schedule, title)
+    try:
+        if lower.endswith('.png'):
+            from nova_livemig.cmd import scene_png
+            scene_png.write(picture, path)
+        else:
+            from nova_livemig.cmd import scene_svg
+            with open(path, 'w', encoding='utf-8') as f:
+                f.write(scene_svg.page(picture))
+    except OSError as err:
+        raise exception.InvalidInput(
+            '--graph', path, f'a writable file ({err.strerror})') from err
+    return path
 
 
-def _edges(graph, pos):
-    for key, link in graph.links.items():
-        if link.a in pos and link.b in pos:
-            yield link, pos[link.a], pos[link.b]
+def colour_of(algorithm):
+    """The colour moves of ``algorithm`` are drawn in."""
+    return COLOURS.get(algorithm, '#000000')
 
 
-def _width(m, top):
+def caption(schedule):
+    """One line saying what the schedule amounts to."""
+    text = (f'{len(schedule.moves)} moves; makespan '
+            f'{schedule.makespan_s:.1f} s, bound {schedule.bound_s:.1f} s')
+    if schedule.nova is not None:
+        text += f'; Nova default {schedule.nova.makespan_s:.1f} s'
+    return text
+
+
+def place_labels(candidates, gap_px=1.0):
+    """The :class:`~scene.Text` labels, in priority order, that fit.
+
+    A candidate is a label or a tuple of places to try for it, in order.
+    A label is kept in the first place where its box keeps ``gap_px`` from
+    every label kept before it, and left out if there is none.
+
+    >>> [t.x for t in place_labels([sc.Text(x, 0, 'abc', 10.0)
+    ...                             for x in (0, 5, 30)])]
+    [0, 30]
+    >>> [t.y for t in place_labels([sc.Text(0, 0, 'abc', 10.0),
+    ...     (sc.Text(5, 0, 'abc', 10.0), sc.Text(5, 14, 'abc', 10.0))])]
+    [0, 14]
+    """
+    kept, boxes = [], []
+    for places in candidates:
+        for t in places if isinstance(places, tuple) else (places,):
+            box = sc.text_box(t)
+            if not any(sc.overlaps(box, b, gap_px) for b in boxes):
+                kept.append(t)
+                boxes.append(box)
+                break
+    return kept
+
+
+def _short(name):
+    if len(name) <= LABEL_MAX_CHARS:
+        return name
+    return name[:LABEL_MAX_CHARS - 3] + '...'
+
+
+def _host_font(names, spacing_px):
+    """``(size_px, rotate_deg)`` of the host labels for this spacing."""
+    longest = max((sc.text_width_px(_short(n), 1.0) for n in names),
+                  default=1.0)
+    for size in (11.0, 10.0, 9.0):
+        if longest * size + 4 <= spacing_px:
+            return size, 0
+    return min(11.0, max(8.0, (spacing_px - 1) / sc.LINE_EM)), 90
+
+
+def _width_px(m, top):
     return 0.8 + 3.0 * math.sqrt(m.bytes_sent / top) if top else 1.0
 
 
-def _draw_png(snapshot, graph, schedule, path, title):
-    import matplotlib
-    matplotlib.use('Agg')
-    from matplotlib import patches
-    from matplotlib import pyplot as plt
+def scene(snapshot, graph, schedule, title=''):
+    """The picture: a caption and legend, the topology, the timeline.
 
+    :returns: a :class:`~nova_livemig.cmd.scene.Scene`
+    """
     pos = layout(snapshot, graph, schedule.moves)
     hosts = [n for n in pos if n in snapshot.hosts]
-    fig, ax = plt.subplots(figsize=(min(4 + 0.25 * len(hosts), 60), 6))
-    for link, (x1, y1), (x2, y2) in _edges(graph, pos):
-        ax.plot([x1, x2], [y1, y2], color='#bbbbbb', zorder=1,
-                linewidth=0.5 + math.log1p(link.free_gbit_s) / 2)
-    ax.scatter([pos[h][0] for h in hosts], [0.0] * len(hosts), s=30,
-               color='#444444', zorder=3)
-    sws = [n for n in pos if n not in snapshot.hosts]
-    ax.scatter([pos[s][0] for s in sws], [pos[s][1] for s in sws],
-               marker='s', s=60, color='#888888', zorder=3)
-    if len(pos) <= 80:
-        for n, (x, y) in pos.items():
-            ax.annotate(n, (x, y), fontsize=7, ha='center',
-                        xytext=(0, -12 if y == 0 else 8),
-                        textcoords='offset points')
-    top = max((m.bytes_sent for m in schedule.moves), default=0)
-    for m in schedule.moves:
-        if m.source not in pos or m.destination not in pos:
-            continue
-        ax.add_patch(patches.FancyArrowPatch(
-            pos[m.source], pos[m.destination], arrowstyle='-|>',
-            mutation_scale=8, connectionstyle='arc3,rad=-0.35',
-            color=COLOURS.get(m.algorithm, 'black'), alpha=0.7,
-            linewidth=_width(m, top), zorder=2))
-    for name, colour in COLOURS.items():
-        ax.plot([], [], color=colour, label=name)
-    ax.legend(loc='upper right', fontsize=7)
-    ax.set_title(title or _caption(schedule), fontsize=9)
-    ax.axis('off')
-    fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=110)
-    except OSError as err:
-        raise exception.InvalidInput(
-            '--graph', path, f'a writable file ({err.strerror})') from err
-    finally:
-        plt.close(fig)
-    return path
-
-
-def _caption(schedule):
-    return (f'{len(schedule.moves)} moves; makespan '
-            f'{schedule.makespan_s:.1f} s, bound {schedule.bound_s:.1f} s')
-
-
-def _draw_html(snapshot, graph, schedule, path, title):
-    pos = layout(snapshot, graph, schedule.moves)
-    n_hosts = sum(1 for n in pos if n in snapshot.hosts)
-    sx = 28.0
-    sy = 120.0
+    switches = [n for n in pos if n not in snapshot.hosts]
+    n = max(len(hosts), 1)
+    spacing = min(SPACING_MAX_PX, max(SPACING_MIN_PX, ROW_MAX_PX / n))
+    head = caption(schedule) if not title else title
+    algos = [a for a in COLOURS if any(m.algorithm == a
+                                       for m in schedule.moves)]
+    algos += sorted({m.algorithm for m in schedule.moves} - set(COLOURS))
+    width = max(MIN_WIDTH_PX, 2 * MARGIN_PX + spacing * (n - 1),
+                2 * MARGIN_PX + sc.text_width_px(head, 13.0))
+    left = (width - spacing * (n - 1)) / 2
+    size, rotate = _host_font(hosts, spacing)
+    label_h = (sc.LINE_EM * size if not rotate else
+               max((sc.text_width_px(_short(h), size) for h in hosts),
+                   default=0.0))
     levels = max((y for _, y in pos.values()), default=0.0)
-    width = 60 + sx * max(n_hosts, 2)
-    height = 120 + sy * levels
+    host_y = 90.0 + LEVEL_PX * levels
 
     def xy(node):
         x, y = pos[node]
-        return 30 + x * sx, height - 60 - y * sy
+        return round(left + x * spacing, 2), round(host_y - y * LEVEL_PX, 2)
+    shapes = [sc.Text(MARGIN_PX / 2, 18.0, head, 13.0, bold=True)]
+    shapes += _legend(algos, MARGIN_PX / 2, 42.0, any(
+        snapshot.hosts[h].state != 'up' for h in hosts))
+    for key, link in sorted(graph.links.items()):
+        if link.a in pos and link.b in pos:
+            shapes.append(sc.Line(
+                (xy(link.a), xy(link.b)), '#c4c4c4',
+                min(0.5 + math.log1p(link.free_gbit_s) / 2, 4.0),
+                tip=f'{link.a} - {link.b}: {link.free_gbit_s:g} Gbit/s free'))
+    dot = min(5.0, max(1.5, spacing * 0.3))
+    shapes += _moves(graph, schedule, pos, xy, dot, spacing)
+    for s in switches:
+        x, y = xy(s)
+        shapes.append(sc.Rect(x - 6, y - 6, 12, 12, '#888888', tip=s))
+    for h in hosts:
+        x, y = xy(h)
+        state = snapshot.hosts[h].state
+        shapes.append(sc.Circle(x, y, dot, '#444444' if state == 'up'
+                                else 'white', stroke='#444444',
+                                tip=h if state == 'up' else f'{h} ({state})'))
+    placed = _labels(graph, schedule, hosts, switches, xy,
+                     (size, rotate, label_h, dot))
+    shapes += placed
+    top = max([host_y + dot] + [sc.text_box(t)[3] for t in placed]) + 24
+    gantt, height = timeline.timeline(schedule, MARGIN_PX / 2, top,
+                                      width - MARGIN_PX, colour_of)
+    return sc.Scene(width=round(width), height=round(top + height + 10),
+                    shapes=tuple(shapes + gantt), title=head)
+
+
+def _labels(graph, schedule, hosts, switches, xy, font):
+    """The node labels that are shown: see :func:`place_labels`.
+
+    :param font: ``(size_px, rotate_deg, longest_px, dot_px)`` of the host
+        labels
+    """
+    size, rotate, label_h, dot = font
+    touched = {m.source for m in schedule.moves} | {
+        m.destination for m in schedule.moves}
+    via = {node for m in schedule.moves
+           for node in move_routes.route_nodes(graph, m)}
+    cands = []
+    for s in sorted(switches, key=lambda s: (s not in via, xy(s)[0])):
+        x, y = xy(s)
+        cands.append(sc.Text(x, y - 14, _short(s), 10.0, anchor='middle',
+                             colour='#555555', halo=True, label_of=s))
+    host_cands = []
+    # a second tier, below the first, for the hosts the moves touch
+    tier_px = label_h * sc.BOLD_WIDER + 4
+    for h in sorted(hosts, key=lambda h: (h not in touched, xy(h)[0])):
+        x, y = xy(h)
+        first = sc.Text(
+            x, y + dot + 3 + (size * sc.LINE_EM / 2 if not rotate else 0),
+            _short(h), size, anchor='end' if rotate else 'middle',
+            rotate_deg=rotate, label_of=h, halo=True,
+            bold=h in touched and len(hosts) > 6)
+        host_cands.append((first, dataclasses.replace(
+            first, y=first.y + tier_px)) if h in touched else first)
+    n_touched = sum(1 for h in hosts if h in touched)
+    return place_labels(host_cands[:n_touched] + cands
+                        + host_cands[n_touched:])
+
+
+def _legend(algos, x, y, rings):
+    """Swatches for the algorithms drawn, and the ring of a host not up."""
     out = []
-    for link, _, _ in _edges(graph, pos):
-        (x1, y1), (x2, y2) = xy(link.a), xy(link.b)
-        out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" '
-                   f'y2="{y2:.1f}" stroke="#bbb" stroke-width="'
-                   f'{0.5 + math.log1p(link.free_gbit_s) / 2:.2f}">'
-                   f'<title>{html.escape(f"{link.a} - {link.b}")}: '
-                   f'{link.free_gbit_s:g} Gbit/s free</title></line>')
-    top = max((m.bytes_sent for m in schedule.moves), default=0)
-    for m in schedule.moves:
-        if m.source not in pos or m.destination not in pos:
-            continue
-        (x1, y1), (x2, y2) = xy(m.source), xy(m.destination)
-        cx, cy = (x1 + x2) / 2, y1 - 20 - abs(x2 - x1) * 0.3
-        colour = COLOURS.get(m.algorithm, 'black')
-        tip = (f'{m.vm}: {m.source} -> {m.destination}, {m.algorithm}, '
-               f'{m.start_s:.1f}-{m.end_s:.1f} s, '
-               f'{m.bytes_sent / 2 ** 30:.2f} GiB {m.note}')
-        out.append(f'<path d="M{x1:.1f},{y1:.1f} Q{cx:.1f},{cy:.1f} '
-                   f'{x2:.1f},{y2:.1f}" fill="none" stroke="{colour}" '
-                   f'stroke-opacity="0.7" stroke-width="'
-                   f'{_width(m, top):.2f}" marker-end="url(#arrow)">'
-                   f'<title>{html.escape(tip)}</title></path>')
-    for node in pos:
-        x, y = xy(node)
-        label = html.escape(node)
-        if node in snapshot.hosts:
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" '
-                       f'fill="#444"><title>{label}</title></circle>')
-            if n_hosts <= 80:
-                out.append(f'<text x="{x:.1f}" y="{y + 16:.1f}" '
-                           f'font-size="8" text-anchor="middle" '
-                           f'transform="rotate(30 {x:.1f} {y + 16:.1f})">'
-                           f'{label}</text>')
-        else:
-            out.append(f'<rect x="{x - 6:.1f}" y="{y - 6:.1f}" width="12" '
-                       f'height="12" fill="#888"><title>{label}</title>'
-                       f'</rect><text x="{x:.1f}" y="{y - 10:.1f}" '
-                       f'font-size="9" text-anchor="middle">{label}</text>')
-    legend = ' '.join(f'<span style="color:{c}">&#9632; {a}</span>'
-                      for a, c in COLOURS.items())
-    caption = html.escape(title or _caption(schedule))
-    page = (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        f'<title>{caption}</title></head>\n<body style="font-family:'
-        f'sans-serif"><p>{caption}</p><p>{legend}</p>\n'
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
-        f'height="{height:.0f}"><defs><marker id="arrow" markerWidth="6" '
-        'markerHeight="6" refX="5" refY="3" orient="auto">'
-        '<path d="M0,0 L6,3 L0,6 z" fill="#333"/></marker></defs>\n'
-        + '\n'.join(out) + '\n</svg></body></html>\n')
-    try:
-        with open(path, 'w', encoding='utf-8') as f:
-            f.write(page)
-    except OSError as err:
-        raise exception.InvalidInput(
-            '--graph', path, f'a writable file ({err.strerror})') from err
-    return path
+    for name in algos or list(COLOURS):
+        out.append(sc.Rect(x, y - 5, 10, 10, colour_of(name)))
+        out.append(sc.Text(x + 14, y, name, 11.0, colour='#333333'))
+        x += 30 + sc.text_width_px(name, 11.0)
+    if rings:
+        out.append(sc.Circle(x + 5, y, 4.5, 'white', stroke='#444444'))
+        out.append(sc.Text(x + 14, y, 'host not up', 11.0,
+                           colour='#333333'))
+    return out
+
+
+def _moves(graph, schedule, pos, xy, dot, spacing):
+    """Each move along its route, side by side where routes share links."""
+    moves = [m for m in schedule.moves
+             if m.source in pos and m.destination in pos]
+    routes = [tuple(n for n in move_routes.route_nodes(graph, m)
+                    if n in pos) for m in moves]
+    lanes = move_routes.lanes(routes)
+    top = max((m.bytes_sent for m in moves), default=0)
+    gap = min(3.0, max(1.0, spacing / 8))
+    # many moves: thinner and fainter, so the crowd does not hide the links
+    crowd = max(0.3, min(1.0, math.sqrt(CROWD_MOVES / max(len(moves), 1))))
+    out = []
+    for m, nodes, lane in zip(moves, routes, lanes):
+        width = _width_px(m, top) * crowd
+        points = move_routes.offset([xy(n) for n in nodes],
+                                    move_routes.lane_offset_px(lane, gap))
+        line, head = move_routes.arrow(points, width, dot + 1)
+        hops = ', '.join(nodes[1:-1])
+        tip = timeline.tip(m) + (f' via {hops}' if hops else '')
+        colour = colour_of(m.algorithm)
+        out.append(sc.Line(line, colour, width, alpha=0.75 * crowd,
+                           tip=tip))
+        out.append(sc.Polygon(head, colour, alpha=0.9 * crowd, tip=tip))
+    return out

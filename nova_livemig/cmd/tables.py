@@ -1,8 +1,11 @@
-"""Plans rendered for people: one line per move, then the totals.
+"""Plans rendered for people: one line per migration, then the totals and
+the policy's figures.
 
 Programs read the JSON form (:meth:`nova_livemig.plan.Plan.to_primitive`,
 documented in ``doc/plan-format.md``); this table is for an operator deciding
-whether to run a plan. It is pure: it returns text and prints nothing.
+whether to run a plan. Each migration has one set of figures: the
+schedule's when the plan was scheduled (:mod:`nova_livemig.cmd.outcome`),
+else the plan's predictions. It is pure: it returns text and prints nothing.
 
 >>> from nova_livemig import cost, plan
 >>> pred = cost.Prediction('precopy', total_s=12.5, downtime_ms=48.0,
@@ -20,26 +23,30 @@ Unplaced: 1 VM(s)
   vm2  pinned
 """
 
-import dataclasses
-
-from nova_livemig.scheduling import bounds
+from nova_livemig.cmd import outcome as outcome_mod
 
 GIB = 1024 ** 3
+#: scheduled rows printed before "... and N more"
+MAX_ROWS = 200
 
 _HEADER = ('VM', 'SOURCE', '->', 'DESTINATION', 'ALGORITHM', 'TIME s',
            'DOWNTIME ms', 'SENT GiB', 'NOTES')
-#: columns aligned right (numbers)
-_RIGHT = {5, 6, 7}
+_SCHEDULED_HEADER = ('VM', 'SOURCE', '->', 'DESTINATION', 'ALGORITHM',
+                     'START s', 'END s', 'TIME s', 'DOWNTIME ms', 'SENT GiB',
+                     'MIN Gbit/s', 'NOTES')
+#: left-aligned columns (names and notes); the others are numbers
+_LEFT = {'VM', 'SOURCE', '->', 'DESTINATION', 'ALGORITHM', 'NOTES'}
 
 
-def _notes(prediction, max_downtime_ms):
+def _notes(leg, max_downtime_ms):
     notes = []
-    if not prediction.converges:
+    if not leg.converges:
         notes.append('does not converge')
-    elif (max_downtime_ms is not None
-          and prediction.downtime_ms > max_downtime_ms):
+    elif max_downtime_ms is not None and leg.downtime_ms > max_downtime_ms:
         notes.append(f'over {max_downtime_ms:g} ms target')
-    notes.extend(prediction.risks)
+    notes.extend(leg.risks)
+    if leg.note:
+        notes.append(leg.note)
     return ', '.join(notes)
 
 
@@ -53,40 +60,59 @@ def _heading(plan):
     return ', '.join(parts)
 
 
-def render_table(plan, max_downtime_ms=None):
+def _row(leg, scheduled, max_downtime_ms):
+    cells = [leg.vm, leg.source, '->', leg.destination, leg.algorithm]
+    if scheduled:
+        cells += [f'{leg.start_s:.1f}', f'{leg.end_s:.1f}']
+    cells += [f'{leg.total_s:.1f}', f'{leg.downtime_ms:.1f}',
+              f'{leg.bytes_sent / GIB:.2f}']
+    if scheduled:
+        cells.append(f'{leg.gbit_s:.2f}')
+    cells.append(_notes(leg, max_downtime_ms))
+    return tuple(cells)
+
+
+def _aligned(rows, header):
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return ['  '.join(cell.ljust(w) if name in _LEFT else cell.rjust(w)
+                      for name, cell, w in zip(header, row, widths)).rstrip()
+            for row in rows]
+
+
+def render_table(plan, max_downtime_ms=None, outcome=None, schedule=None,
+                 rows=MAX_ROWS):
     """A plan as an aligned text table.
 
     :param plan: a :class:`nova_livemig.plan.Plan`
     :param max_downtime_ms: the downtime target, to flag moves over it
+    :param outcome: its :class:`~nova_livemig.cmd.outcome.Outcome`;
+        default: the plan's predictions, unscheduled
+    :param schedule: the plan's
+        :class:`~nova_livemig.scheduling.schedule.Schedule`, for the
+        makespan and its bounds (with ``outcome`` made from it)
+    :param rows: scheduled rows printed before "... and N more"
     :returns: the text, without a trailing newline
     """
-    rows = [_HEADER]
-    for move in plan.moves:
-        pred = move.predicted
-        rows.append((move.vm, move.source, '->', move.destination,
-                     move.algorithm, f'{pred.total_s:.1f}',
-                     f'{pred.downtime_ms:.1f}',
-                     f'{pred.bytes_sent / GIB:.2f}',
-                     _notes(pred, max_downtime_ms)))
+    outcome = outcome or outcome_mod.of_plan(plan)
+    scheduled = outcome.scheduled
+    header = _SCHEDULED_HEADER if scheduled else _HEADER
+    legs = outcome.legs[:rows] if scheduled else outcome.legs
     lines = [_heading(plan)]
-    if plan.moves:
-        widths = [max(len(row[i]) for row in rows)
-                  for i in range(len(_HEADER))]
-        for row in rows:
-            cells = [cell.rjust(w) if i in _RIGHT else cell.ljust(w)
-                     for i, (cell, w) in enumerate(zip(row, widths))]
-            lines.append('  '.join(cells).rstrip())
+    if legs:
+        lines += _aligned([header] + [_row(leg, scheduled, max_downtime_ms)
+                                      for leg in legs], header)
     else:
         lines.append('No moves.')
-    total_s = sum(m.predicted.total_s for m in plan.moves)
-    sent = sum(m.predicted.bytes_sent for m in plan.moves)
-    longest = max((m.predicted.downtime_ms for m in plan.moves),
-                  default=0.0)
+    if len(outcome.legs) > len(legs):
+        lines.append(f'... and {len(outcome.legs) - len(legs)} more '
+                     '(--format json lists them all)')
     lines.append('')
-    lines.append(f'Total: {len(plan.moves)} move(s), {sent / GIB:.2f} GiB '
-                 'sent')
-    lines.append(f'Migration time: {total_s:.1f} s (sum over the moves), '
-                 f'longest downtime {longest:.1f} ms')
+    lines += summary_lines(plan, outcome, schedule)
+    if outcome.unscheduled:
+        lines.append(f'Not scheduled: {len(outcome.unscheduled)} move(s)')
+        for u in outcome.unscheduled:
+            lines.append(f'  {u.vm}  {u.source} -> {u.destination}: '
+                         f'{u.reason}')
     if plan.unplaced:
         lines.append(f'Unplaced: {len(plan.unplaced)} VM(s)')
         width = max(len(u.vm) for u in plan.unplaced)
@@ -95,66 +121,92 @@ def render_table(plan, max_downtime_ms=None):
     return '\n'.join(lines)
 
 
-#: schedule rows printed before "... and N more"
-MAX_ROWS = 200
+def summary_lines(plan, outcome, schedule=None):
+    """The totals under the table, then the policy's figures.
 
-
-def schedule_report(snapshot, result, schedule, options, rows=MAX_ROWS):
-    """The lines that summarise a plan and its schedule.
-
-    :param result: the :class:`~nova_livemig.plan.Plan`
-    :param schedule: its :class:`~nova_livemig.scheduling.simulation.Schedule`
     :returns: a list of strings
     """
-    s = result.summary
-    bound = s.get('lower_bound_hosts')
-    if bound is None:
-        bound = bounds.active_hosts(
-            snapshot, options.cpu_target_util,
-            drained=s.get('drained_hosts', ())).hosts
-    before = s.get('hosts_in_use_before', bounds.hosts_in_use(snapshot))
-    after_snap = snapshot.with_vms([_moved(snapshot.vms[m.vm],
-                                           m.destination)
-                                    for m in schedule.moves
-                                    if not m.note.startswith('hop: via')])
-    after = bounds.hosts_in_use(after_snap)
-    gib = sum(m.bytes_sent for m in schedule.moves) / 2 ** 30
-    lines = [
-        f'policy {result.policy}: hosts in use {before} -> {after} '
-        f'(lower bound {bound})',
-        f'migrations: {len(schedule.moves)} scheduled, '
-        f'{len(schedule.unscheduled)} not scheduled, {gib:.1f} GiB moved',
-        f'makespan: {schedule.makespan_s:.1f} s predicted; lower bound '
-        f'{schedule.bound_s:.1f} s ({schedule.bound_reason})',
-    ]
-    if schedule.nova is not None:
-        n = schedule.nova
-        lines.append(f'Nova default: {n.makespan_s:.1f} s ({n.description};'
-                     f' {n.failed} pre-copies would not converge, '
-                     f'{n.stuck} never find room)')
-    lines.append(f"switched algorithm: {schedule.count('switched')}, "
-                 f"delayed: {schedule.count('delayed')}, "
-                 f"temporary hops: {schedule.count('hop: via')}")
-    for key in ('power_saved_w', 'stddev_before', 'stddev_after',
-                'hosts_over_target_before', 'hosts_over_target_after'):
-        if key in s:
-            lines.append(f'{key}: {s[key]}')
-    lines.append('')
-    lines.append(f"{'start_s':>9} {'end_s':>9}  {'vm':<14} "
-                 f"{'source -> destination':<34} {'algorithm':<12} "
-                 f"{'min Gbit/s':>10}  note")
-    for m in schedule.moves[:rows]:
-        lines.append(f'{m.start_s:9.1f} {m.end_s:9.1f}  {m.vm:<14} '
-                     f"{m.source + ' -> ' + m.destination:<34} "
-                     f'{m.algorithm:<12} {m.min_gbit_s:10.2f}  {m.note}')
-    if len(schedule.moves) > rows:
-        lines.append(f'... and {len(schedule.moves) - rows} more '
-                     '(--format json lists them all)')
-    for u in schedule.unscheduled:
-        lines.append(f'NOT SCHEDULED {u.vm} {u.source} -> {u.destination}: '
-                     f'{u.reason}')
+    hops = outcome.hops
+    lines = [f'Total: {len(outcome.legs)} move(s)'
+             + (f' ({hops} temporary hop(s))' if hops else '')
+             + f', {outcome.bytes_sent / GIB:.2f} GiB sent']
+    longest = f'longest downtime {outcome.max_downtime_ms:.1f} ms'
+    if schedule is None:
+        lines.append(f'Migration time: {outcome.sum_total_s:.1f} s (sum '
+                     f'over the moves), {longest}')
+    else:
+        lines.append(f'Migration time: {schedule.makespan_s:.1f} s as '
+                     f'scheduled (lower bound {schedule.bound_s:.1f} s: '
+                     f'{schedule.bound_reason}), {longest}')
+        if schedule.nova is not None and outcome.legs:
+            n = schedule.nova
+            lines.append(f'Nova default: {n.makespan_s:.1f} s '
+                         f'({n.description}; {n.failed} pre-copies would '
+                         f'not converge, {n.stuck} never find room)')
+    if schedule is not None and outcome.legs:
+        lines.append(f"Scheduler: switched algorithm: "
+                     f"{schedule.count('switched')}, delayed: "
+                     f"{schedule.count('delayed')}, temporary hops: {hops}")
+    lines += policy_lines(plan.policy, outcome.figures)
     return lines
 
 
-def _moved(vm, host):
-    return dataclasses.replace(vm, host=host)
+def policy_lines(policy, figures):
+    """The figures that mean something for the policy, in words.
+
+    >>> policy_lines('consolidate', {'hosts_in_use_before': 5,
+    ...     'hosts_in_use_after': 3, 'lower_bound_hosts': 3})
+    ['Consolidation: hosts in use 5 -> 3 (lower bound 3)']
+    >>> policy_lines('drain', {'drained_hosts': ['h1'],
+    ...     'vms_on_drained_hosts': 6, 'vms_moved_off': 5,
+    ...     'hosts_emptied': []})
+    ['Drain: 0 of 1 host(s) emptied, 5 of 6 VM(s) moved off']
+    """
+    f = figures
+    if policy == 'drain' and 'vms_on_drained_hosts' in f:
+        text = (f"{f.get('vms_moved_off', 0)} of "
+                f"{f['vms_on_drained_hosts']} VM(s) moved off")
+        if 'hosts_emptied' in f:
+            text = (f"{len(f['hosts_emptied'])} of "
+                    f"{len(f.get('drained_hosts', ()))} host(s) emptied, "
+                    + text)
+        return [f'Drain: {text}']
+    if policy == 'consolidate' and 'hosts_in_use_before' in f:
+        text = (f"hosts in use {f['hosts_in_use_before']} -> "
+                f"{f['hosts_in_use_after']} (lower bound "
+                f"{f['lower_bound_hosts']})")
+        if f.get('hosts_with_power_figures'):
+            text += (f", power {f['power_before_w']:.1f} W -> "
+                     f"{f['power_after_w']:.1f} W "
+                     f"({f['power_saved_w']:.1f} W saved)")
+        return [f'Consolidation: {text}']
+    if policy == 'balance' and 'stddev_before' in f:
+        target = f.get('cpu_target_util')
+        lines = [f"Balance: utilisation spread (stddev) "
+                 f"{f['stddev_before']:.4f} -> {f['stddev_after']:.4f}, "
+                 f"hosts over the {target:g} target "
+                 f"{f['hosts_over_target_before']} -> "
+                 f"{f['hosts_over_target_after']}, busiest host "
+                 f"{f['max_util_before']:.2f} -> {f['max_util_after']:.2f}"]
+        if f.get('hosts_not_relieved'):
+            lines.append('Not relieved: '
+                         + ', '.join(f['hosts_not_relieved']))
+        return lines
+    if policy in ('drain', 'consolidate', 'balance', 'single', 'noop'):
+        return []
+    scalars = [f'{k} {v}' for k, v in f.items()
+               if isinstance(v, (int, float, str))]
+    return [f'Summary: {", ".join(scalars)}'] if scalars else []
+
+
+def schedule_report(snapshot, result, schedule, options, algorithms=None):
+    """The lines under the table of a scheduled plan (totals, makespan,
+    policy figures).
+
+    :param result: the :class:`~nova_livemig.plan.Plan`
+    :param schedule: its :class:`~nova_livemig.scheduling.schedule.Schedule`
+    :returns: a list of strings
+    """
+    out = outcome_mod.of_schedule(snapshot, result, schedule, options,
+                                  algorithms or {})
+    return summary_lines(result, out, schedule)

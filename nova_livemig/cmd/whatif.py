@@ -1,9 +1,12 @@
 """``nova-livemig plan --snapshot FILE --policy P``: plan offline.
 
 Reads a snapshot file (format v1, ``doc/plan-format.md``), runs one policy
-on it and prints the plan: a table for people (``--format table``, the
-default) or the documented JSON for programs (``--format json``). Nothing
-is contacted and nothing is changed.
+on it, schedules the moves (``drain``, ``consolidate``, ``balance``; not
+with ``--no-schedule``) and prints the plan: a table for people (``--format
+table``, the default) or the documented JSON for programs (``--format
+json``). Each move has one set of figures, the schedule's when there is one
+(:mod:`nova_livemig.cmd.outcome`). Nothing is contacted and nothing is
+changed.
 
 Exit status: 0 when every VM the policy wanted to move is placed, 1 when
 some are unplaced (listed with the reason), 2 on bad input (a malformed
@@ -19,44 +22,42 @@ import sys
 from nova_livemig import algorithms as algorithms_mod
 from nova_livemig import exception, model, plugins, policies
 from nova_livemig.cmd import drawing
+from nova_livemig.cmd import outcome
 from nova_livemig.cmd import tables
 from nova_livemig import graph as graph_mod
 from nova_livemig.conf import planner
 from nova_livemig.policies import single
 
-FORMATS = ('table', 'json')
-
-
 def add_arguments(parser):
-    """Add the offline-planning options to the ``plan`` sub-command.
+    """Add the offline-only options to the ``plan`` sub-command.
+
+    ``--policy``, ``--vm``, ``--host`` and ``--format`` serve both modes
+    and are added by :mod:`nova_livemig.cmd.cli`.
 
     :param parser: the ``plan`` :class:`argparse.ArgumentParser`
     """
     group = parser.add_argument_group(
-        'offline planning', 'plan from a snapshot file; nothing is changed')
+        'offline planning (with --snapshot, without an action)',
+        'plan from a snapshot file; nothing is contacted or changed')
     group.add_argument('--snapshot', metavar='FILE',
                        help='cluster snapshot (JSON, format v1) to plan '
                             'from')
-    group.add_argument('--policy', metavar='NAME',
-                       help='planning policy: single (best destination of '
-                            '--vm), drain (empty --host, or every host in '
-                            'maintenance), ...')
-    group.add_argument('--vm', action='append', default=[], metavar='ID',
-                       help='VM to place (single; repeatable)')
-    group.add_argument('--host', action='append', default=[],
-                       metavar='HOST',
-                       help='host to drain (drain; repeatable); default: '
-                            'every host in maintenance')
     group.add_argument('--max-downtime-ms', type=float, metavar='MS',
                        help='downtime target of every migration; '
                             'overrides [planner] max_downtime_ms '
                             '(default 500, as Nova\'s)')
-    group.add_argument('--format', choices=FORMATS, default='table',
-                       help='table for people (default), json for programs')
     group.add_argument('--output', metavar='FILE',
                        help='write the plan to FILE instead of standard '
                             'output')
     _add_fleet_arguments(group)  # --rack, --graph, --no-schedule
+
+
+#: the options :func:`add_arguments` adds, by ``dest``: a flag of the
+#: offline mode (the other mode refuses them)
+OFFLINE_OPTIONS = {'snapshot': '--snapshot',
+                   'max_downtime_ms': '--max-downtime-ms',
+                   'output': '--output', 'rack': '--rack',
+                   'graph': '--graph', 'no_schedule': '--no-schedule'}
 
 
 #: policies whose plans are scheduled and summarised by default
@@ -98,20 +99,39 @@ def _rack_hosts(args, snapshot):
 def _schedule(args, snapshot, graph, result, options, algorithms):
     """Schedule a plan for ``nova-livemig plan`` and draw it if asked.
 
-    :returns: ``(text, primitive)``, both None when nothing was scheduled
+    :returns: the :class:`~nova_livemig.scheduling.schedule.Schedule`,
+        or None when the plan is not scheduled
     """
     from nova_livemig.scheduling import simulation
     wanted = (result.policy in SCHEDULED_POLICIES
               and not getattr(args, 'no_schedule', False))
     graph_file = getattr(args, 'graph', None)
     if not (wanted or graph_file):
-        return None, None
+        return None
     sched = simulation.schedule(snapshot, graph, result.moves, options,
                                 algorithms)
     if graph_file:
         drawing.draw(snapshot, graph, sched, graph_file)
-    lines = tables.schedule_report(snapshot, result, sched, options)
-    return '\n'.join(lines), sched.to_primitive()
+    return sched
+
+
+def to_primitive(result, out, sched):
+    """The JSON document: the plan's (``doc/plan-format.md``), plus, when
+    scheduled, ``schedule`` and each move's ``scheduled`` legs.
+
+    :param out: the plan's :class:`~nova_livemig.cmd.outcome.Outcome`
+    """
+    data = result.to_primitive()
+    if sched is None:
+        return data
+    data['schedule'] = dict(
+        sched.to_primitive(), bytes=int(out.bytes_sent),
+        max_downtime_ms=round(out.max_downtime_ms, 3),
+        sum_total_s=round(out.sum_total_s, 3), summary=out.figures)
+    for move in data['moves']:
+        move['scheduled'] = [leg.to_primitive()
+                             for leg in out.legs_of(move['vm'])]
+    return data
 
 
 def _options(args, conf):
@@ -203,16 +223,16 @@ def run(args, conf):
     algorithms = algorithms_mod.load_algorithms(options.algorithms)
     graph = graph_mod.LinkGraph(snapshot)
     result = policy.plan(snapshot, graph, request, options, algorithms)
-    fleet_text, fleet_data = _schedule(
-        args, snapshot, graph, result, options, algorithms)
-    if args.format == 'json':
-        data = result.to_primitive()
-        if fleet_data is not None:
-            data['schedule'] = fleet_data
-        text = json.dumps(data, indent=2)
+    sched = _schedule(args, snapshot, graph, result, options, algorithms)
+    if sched is None:
+        out = outcome.of_plan(result, snapshot)
     else:
-        text = tables.render_table(result, options.max_downtime_ms)
-        if fleet_text:
-            text += '\n\n' + fleet_text
+        out = outcome.of_schedule(snapshot, result, sched, options,
+                                  algorithms)
+    if args.format == 'json':
+        text = json.dumps(to_primitive(result, out, sched), indent=2)
+    else:
+        text = tables.render_table(result, options.max_downtime_ms, out,
+                                   sched)
     _write(text, args.output)
     return 1 if result.unplaced else 0

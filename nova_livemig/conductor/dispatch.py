@@ -1,5 +1,6 @@
-"""Which pending steps of a plan may start now. Pure: plain step dicts and
-a :class:`~nova_livemig.model.Snapshot` in, decisions out.
+"""Starting steps: which pending steps of a plan may start now, and the
+message that starts one. Pure: plain step dicts and a
+:class:`~nova_livemig.model.Snapshot` in, decisions out.
 
 The steps are taken in the scheduler's order (planned start, then seq). A
 step may start when:
@@ -20,6 +21,9 @@ destination is down or stale is ``GONE`` (re-planned by the caller),
 except while ``warming`` (just started: a host not heard of yet may still
 report).
 
+A step that starts is sent as :func:`step_message` and aborted when it runs
+past :func:`deadline_s`.
+
 >>> from nova_livemig import model
 >>> snap = model.from_primitive({'version': 1, 'hosts': [
 ...     {'name': h, 'vcpus': 8, 'memory_mib': 4096} for h in 'abc'],
@@ -37,6 +41,8 @@ report).
 >>> [(a, s['vm'], w) for a, s, w in decide(steps, snap, Limits)]
 [('start', 'v1', 'a'), ('start', 'v2', 'a')]
 """
+
+from nova_livemig import messages
 
 START = 'start'
 ARRIVED = 'arrived'
@@ -165,3 +171,27 @@ def decide(steps, snap, limits, warming=False):
         out.append((START, step, vm.host))
         load.add(step, vm.host)
     return out
+
+
+def deadline_s(step, settings):
+    """How long a step may run before it is aborted: its predicted time
+    times ``deadline_factor``, plus ``deadline_margin_s``."""
+    predicted_s = float(step['predicted'].get('total_s', 0.0))
+    return predicted_s * settings.deadline_factor + settings.deadline_margin_s
+
+
+def step_message(step, settings, destination_uri=None):
+    """The MigrationStep primitive of a step row.
+
+    :param settings: has ``max_downtime_ms``
+    :raises InvalidInput: for a step the agents would reject
+    """
+    algorithm = step['algorithm']
+    data = {
+        'plan_id': step['plan_id'], 'step_id': step['id'], 'vm': step['vm'],
+        'source': step['source'], 'destination': step['destination'],
+        'algorithm': algorithm, 'max_downtime_ms': settings.max_downtime_ms,
+        'bandwidth_mib_s': 0.0, 'deadline_s': step['deadline_s'],
+        'postcopy_after_s': 0.0 if algorithm == 'postcopy' else None,
+        'predicted': step['predicted'], 'destination_uri': destination_uri}
+    return messages.MigrationStep.from_primitive(data).to_primitive()

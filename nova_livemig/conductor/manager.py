@@ -1,4 +1,4 @@
-"""The conductor's RPC endpoint (``ConductorAPI`` 1.0).
+"""The conductor's RPC endpoint (``ConductorAPI`` 1.1).
 
 :class:`ConductorEndpoint` has exactly the methods of ``ConductorAPI``
 (``doc/control-plane-contract.md``); each validates its message with
@@ -37,11 +37,23 @@ def _string(field, value):
     return value
 
 
+def _count(field, value, minimum, allow_none=True):
+    """An int of at least ``minimum`` (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or value < minimum:
+        raise exception.InvalidInput(
+            field, value, f'a whole number, {minimum} or more'
+            + (', or null' if allow_none else ''))
+    return value
+
+
 class ConductorEndpoint:
-    """The RPC endpoint of ``ConductorAPI`` 1.0 (topic
+    """The RPC endpoint of ``ConductorAPI`` 1.1 (topic
     ``nova-livemig-conductor``)."""
 
-    target = oslo_messaging.Target(version='1.0')
+    target = oslo_messaging.Target(version='1.1')
 
     def __init__(self, conductor):
         self.conductor = conductor
@@ -78,8 +90,17 @@ class ConductorEndpoint:
         return self.conductor.create_plan(
             policy, _strings('vms', vms), _strings('hosts', hosts), dry_run)
 
-    def list_plans(self, ctxt):
-        return self.conductor.list_plans()
+    def list_plans(self, ctxt, limit=None, marker=None):
+        """:param limit: at most this many plans (1.1; None: all)
+        :param marker: the last plan id of the previous page (1.1)"""
+        marker = None if marker is None else _string('marker', marker)
+        return self.conductor.list_plans(_count('limit', limit, 1), marker)
+
+    def purge_plans(self, ctxt, older_than_days=None):
+        """Delete old finished plans (1.1); None: the configured
+        retention."""
+        return self.conductor.purge_plans(
+            _count('older_than_days', older_than_days, 0))
 
     def show_plan(self, ctxt, plan_id):
         return self.conductor.show_plan(_string('plan_id', plan_id))

@@ -23,16 +23,19 @@ class ConductorAPI:
       ``migration_progress``, ``migration_result``; calls ``create_plan``,
       ``list_plans``, ``show_plan``, ``execute_plan``, ``abort_plan``,
       ``migrate_vm``
+    * 1.1 - ``list_plans`` takes ``limit`` and ``marker`` (pages of plan
+      summaries, newest first); new call ``purge_plans`` (deletes finished
+      plans older than ``older_than_days``)
     """
 
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     def __init__(self, transport, timeout=None):
         self.client = rpc.get_client(transport, rpc.CONDUCTOR_TOPIC,
                                      self.VERSION, timeout=timeout)
 
-    def _prepare(self):
-        return self.client.prepare(version='1.0')
+    def _prepare(self, version='1.0'):
+        return self.client.prepare(version=version)
 
     # -- from agents --
 
@@ -58,9 +61,29 @@ class ConductorAPI:
         return self._prepare().call(ctxt, 'create_plan', policy=policy,
                                     vms=vms, hosts=hosts, dry_run=dry_run)
 
-    def list_plans(self, ctxt):
-        """:returns: a list of plan dicts"""
-        return self._prepare().call(ctxt, 'list_plans')
+    def list_plans(self, ctxt, limit=None, marker=None):
+        """Plan summaries, newest first.
+
+        :param limit: at most this many (1.1; None: every plan)
+        :param marker: the id of the last plan of the previous page (1.1)
+        :returns: a list of plan summary dicts (no document, no steps)
+        """
+        if limit is None and marker is None:
+            return self._prepare().call(ctxt, 'list_plans')
+        return self._prepare('1.1').call(ctxt, 'list_plans', limit=limit,
+                                         marker=marker)
+
+    def purge_plans(self, ctxt, older_than_days=None):
+        """Delete the finished plans (completed, failed, aborted, dry-run)
+        that finished more than ``older_than_days`` ago, with their steps
+        (1.1).
+
+        :param older_than_days: whole days, 0 or more; None: the
+            conductor's ``[conductor] plan_retention_days``
+        :returns: ``{'plans': n, 'steps': n, 'older_than_days': days}``
+        """
+        return self._prepare('1.1').call(ctxt, 'purge_plans',
+                                         older_than_days=older_than_days)
 
     def show_plan(self, ctxt, plan_id):
         """:returns: the plan dict with its steps and their progress"""

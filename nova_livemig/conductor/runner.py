@@ -1,5 +1,8 @@
-"""Executing plans: steps dispatched in the scheduler's order, tracked to
-their end, re-planned when they fail.
+"""The plan runner: :class:`Engine`, the one thread that executes plans.
+
+Its knobs are :class:`~nova_livemig.conductor.settings.Settings`, which
+callers may also name from here (``runner.Settings``,
+``runner.settings_from``).
 
 One runner thread serves every executing plan. On each pass it, per plan:
 
@@ -7,21 +10,19 @@ One runner thread serves every executing plan. On each pass it, per plan:
   of for ``job_poll_interval_s``: results lost while the bus was down are
   recovered, and after a restart steps in flight are re-attached, never
   started again;
-* starts the pending steps whose turn it is
-  (:mod:`nova_livemig.conductor.dispatch`:
-  the scheduler's order, per-host limits, link shares, and room on the
-  destination at this instant);
-* re-plans a step whose destination is gone (down, stale report) before it
-  starts, and a step that failed or was aborted: a new step for the same
-  VM, from where it is, to a destination the ``single`` policy picks on
-  the live model (never one that failed it), up to ``max_attempts``. A VM
-  is never unaccounted for: every step ends saying where its VM is.
+* starts the pending steps whose turn it is, as
+  :mod:`~nova_livemig.conductor.dispatch` decides (the scheduler's order,
+  per-host limits, link shares, room on the destination at this instant);
+* ends steps and plans, and re-plans a step that failed, was aborted or
+  whose destination is gone before it started, as
+  :mod:`~nova_livemig.conductor.outcomes` decides: a new step for the VM,
+  from where it is, to a destination the ``single`` policy picks on the
+  live model. A VM is never unaccounted for.
 
 Step states are changed compare-and-set in the database, so a result and
 a poll racing for the same step finish it once.
 """
 
-import dataclasses
 import logging
 import threading
 import time
@@ -30,43 +31,13 @@ from nova_livemig.conductor import dispatch
 from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig.conductor import notifications as notes
+from nova_livemig.conductor import outcomes
 from nova_livemig.conductor import planner
+from nova_livemig.conductor.settings import Settings, settings_from
+
+__all__ = ('Engine', 'Settings', 'settings_from')
 
 LOG = logging.getLogger(__name__)
-
-#: marks a step whose MigrationStep never reached its agent
-LOST = 'message lost'
-#: times a step whose message was lost is sent again (a new step id)
-LOST_RETRIES = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Knobs of the runner (``[conductor]`` and ``[planner]`` options)."""
-    max_downtime_ms: float = 500.0
-    max_outgoing_per_host: int = 2
-    max_incoming_per_host: int = 2
-    deadline_factor: float = 3.0
-    deadline_margin_s: float = 30.0
-    max_attempts: int = 3
-    job_poll_interval_s: float = 10.0
-    tick_s: float = 0.5
-    #: after a (re)start, a host that has not reported for this long is
-    #: gone; before that, steps to it wait
-    warmup_s: float = 0.0
-
-
-def step_message(step, settings, destination_uri=None):
-    """The MigrationStep primitive of a step row."""
-    algorithm = step['algorithm']
-    data = {
-        'plan_id': step['plan_id'], 'step_id': step['id'], 'vm': step['vm'],
-        'source': step['source'], 'destination': step['destination'],
-        'algorithm': algorithm, 'max_downtime_ms': settings.max_downtime_ms,
-        'bandwidth_mib_s': 0.0, 'deadline_s': step['deadline_s'],
-        'postcopy_after_s': 0.0 if algorithm == 'postcopy' else None,
-        'predicted': step['predicted'], 'destination_uri': destination_uri}
-    return messages.MigrationStep.from_primitive(data).to_primitive()
 
 
 class Engine:
@@ -264,7 +235,7 @@ class Engine:
                    or self.live.is_fresh(step['destination']))):
             # where the VM is comes from a fresh report, never a guess
             self._lost(step, f'agent on {step["source"]} does not know '
-                             f'the step ({LOST})')
+                             f'the step ({outcomes.LOST})')
 
     def _lost(self, step, error):
         """The step never ran or its agent is gone: say where the VM is
@@ -273,10 +244,7 @@ class Engine:
             host = self.live.snapshot().vms[step['vm']].host
         except (exception.LivemigError, KeyError):
             host = step['source']
-        state = 'completed' if host == step['destination'] else 'failed'
-        self._finish(step, {'step_id': step['id'], 'vm': step['vm'],
-                            'state': state, 'host': host, 'stats': {},
-                            'error': None if state == 'completed' else error})
+        self._finish(step, outcomes.lost_result(step, host, error))
 
     def _finish(self, step, result):
         state = result['state']
@@ -305,42 +273,24 @@ class Engine:
 
     def _replan(self, step, plan, closed=False):
         """A new step for the VM of a failed step (or, ``closed``, of a
-        pending one whose destination is gone), to a destination no
-        earlier attempt failed on; it keeps the step's place in the
-        schedule. A step whose message was lost is tried again as it was
-        (a new step id), up to :data:`LOST_RETRIES` times."""
-        vm_steps = [s for s in plan['steps'] if s['vm'] == step['vm']]
-        lost = [s for s in vm_steps if LOST in (s['error'] or '')]
-        failed = [s for s in vm_steps
-                  if s['state'] in ('failed', 'aborted', 'skipped')
-                  and s not in lost]
-        if (not closed and lost and lost[-1]['id'] == step['id']
-                and len(lost) <= LOST_RETRIES):
-            fields = {k: step[k] for k in (
-                'source', 'destination', 'algorithm', 'predicted', 'path',
-                'planned_start_s', 'planned_end_s')}
+        pending one whose destination is gone) that keeps the step's place
+        in the schedule (see :func:`outcomes.next_attempt`)."""
+        attempt = outcomes.next_attempt(step, plan['steps'], closed)
+        if attempt.resend:
             self.db.replace_step(step['id'], (step['state'],),
-                                 {'state': step['state']}, fields)
+                                 {'state': step['state']},
+                                 outcomes.resent_fields(step))
             return
-        exclude = {s['destination'] for s in failed}
-        exclude.add(step['destination'])
-        attempts = len(failed) + (1 if closed else 0)
-        move, reason = None, f'gave up after {attempts} attempt(s)'
-        if attempts < self.settings.max_attempts:
+        move = None
+        reason = f'gave up after {attempt.attempts} attempt(s)'
+        if attempt.attempts < self.settings.max_attempts:
             try:
                 move, reason = planner.replan_vm(
-                    self.live.snapshot(), step['vm'], exclude, self.options,
-                    self.algorithms)
+                    self.live.snapshot(), step['vm'], attempt.exclude,
+                    self.options, self.algorithms)
             except exception.LivemigError as err:
                 reason = str(err)
-        now = self.clock()
-        if closed:
-            close = {'state': 'skipped', 'host': step['source'],
-                     'finished_at': now,
-                     'error': f'destination {step["destination"]} is gone'}
-            expect = ('pending',)
-        else:
-            close, expect = {'state': step['state']}, (step['state'],)
+        close, expect = outcomes.closing(step, closed, self.clock())
         if move is None:
             LOG.warning('VM %s stays on %s: %s', step['vm'], step['source'],
                         reason)
@@ -378,9 +328,7 @@ class Engine:
 
     def _start(self, step, source):
         now = self.clock()
-        predicted_s = float(step['predicted'].get('total_s', 0.0))
-        deadline = (predicted_s * self.settings.deadline_factor
-                    + self.settings.deadline_margin_s)
+        deadline = dispatch.deadline_s(step, self.settings)
         step = dict(step, source=source, deadline_s=deadline,
                     started_at=now)
         try:
@@ -408,7 +356,7 @@ class Engine:
 
     def _message(self, step):
         uri = self.live.migration_uri(step['destination'])
-        return step_message(step, self.settings, uri)
+        return dispatch.step_message(step, self.settings, uri)
 
     def _call(self, func, step):
         try:
@@ -418,50 +366,13 @@ class Engine:
                         step['id'], err)
 
     def _maybe_finish(self, plan_id):
-        steps = self.db.steps(plan_id)
-        if any(s['state'] in ('pending', 'running') for s in steps):
+        end = outcomes.plan_end(self.db.steps(plan_id))
+        if end is None:
             return
-        plan = self.db.get_plan(plan_id)
-        if plan['state'] == 'aborting':
+        if self.db.get_plan(plan_id)['state'] == 'aborting':
             self.db.set_plan_state(plan_id, 'aborted', expect=('aborting',))
             return
-        stuck = [vm for vm, s in last_steps(steps).items()
-                 if not reached(s)]
-        if stuck:
-            self.db.set_plan_state(
-                plan_id, 'failed', expect=('executing',),
-                error='VMs not moved (they stay where their last step '
-                      'says): ' + ', '.join(sorted(stuck)))
-        else:
-            self.db.set_plan_state(plan_id, 'completed',
-                                   expect=('executing',))
-
-
-def last_steps(steps):
-    """The last step (highest seq) of every VM of a plan."""
-    out = {}
-    for s in sorted(steps, key=lambda s: s['seq']):
-        out[s['vm']] = s
-    return out
-
-
-def reached(step):
-    """True when the step left its VM on its destination."""
-    return (step['state'] in ('completed', 'skipped')
-            and step['host'] == step['destination'])
-
-
-def settings_from(conf):
-    """:class:`Settings` from ``[conductor]`` and ``[planner]``."""
-    c, p = conf.conductor, conf.planner
-    return Settings(max_downtime_ms=p.max_downtime_ms,
-                    max_outgoing_per_host=p.max_outgoing_per_host,
-                    max_incoming_per_host=p.max_incoming_per_host,
-                    deadline_factor=c.deadline_factor,
-                    deadline_margin_s=c.deadline_margin_s,
-                    max_attempts=c.max_attempts,
-                    job_poll_interval_s=c.job_poll_interval_s,
-                    tick_s=c.tick_s,
-                    warmup_s=min(c.report_max_age_s,
-                                 c.job_poll_interval_s))
+        state, error = end
+        self.db.set_plan_state(plan_id, state, expect=('executing',),
+                               error=error)
 

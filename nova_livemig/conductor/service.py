@@ -3,13 +3,16 @@ executes them. No RPC here (the endpoint is
 :mod:`nova_livemig.conductor.manager`).
 
 :class:`Conductor` wires the live model (:mod:`.livemodel`), the database
-(:mod:`.db.api`), the plan runner (:mod:`.execution`) and the scheduled
-policies (:mod:`.periodic`).
+(:mod:`nova_livemig.db.api`), the plan runner (:mod:`.runner`), the
+scheduled policies (:mod:`.periodic`) and the retention of finished plans
+(``[conductor] plan_retention_days``). :func:`load_executor` loads the
+executor, refusing a configuration it cannot work with.
 """
 
 import dataclasses
 import logging
 import socket
+import threading
 import time
 
 from nova_livemig import exception
@@ -21,11 +24,37 @@ from nova_livemig.conductor import periodic
 from nova_livemig.policies import ranking
 from nova_livemig import plan as plan_mod
 from nova_livemig.conductor import planner
+from nova_livemig import plugins
 from nova_livemig import policies
 from nova_livemig.conductor import views
 from nova_livemig.conf import planner as planner_conf
 
 LOG = logging.getLogger(__name__)
+
+DAY_S = 86400.0
+
+
+def load_executor(conf, transport=None):
+    """The executor ``[conductor] executor`` names.
+
+    :raises InvalidInput: when the executor refuses its configuration (the
+        ``nova`` executor without the ``[nova]`` keystone options), naming
+        the options it needs; no value of a secret option is shown
+    :raises PluginLoadError: an unknown or broken executor plugin
+    """
+    name = conf.conductor.executor
+    try:
+        return plugins.load(plugins.EXECUTORS, name,
+                            invoke_args=(conf, transport))
+    except exception.PluginLoadError as err:
+        cause = err.__cause__
+        if not isinstance(cause, exception.InvalidInput):
+            raise
+        raise exception.InvalidInput(
+            cause.field, cause.value,
+            f'{cause.allowed}; needed by [conductor] executor = {name} '
+            '(executor = agent migrates behind Nova\'s back: only where '
+            'no Nova manages the VMs)') from cause
 
 
 class Conductor:
@@ -63,16 +92,37 @@ class Conductor:
             # a bad schedule line is a configuration error: found here
             self.periodic = periodic.Runner.from_conf(conf, self)
         self._published_at = float('-inf')
+        self._stop = threading.Event()
+        self._retention = None
 
     def start(self):
         self.engine.start()
         if self.periodic is not None:
             self.periodic.start()
+        if self.conf.conductor.plan_retention_days > 0:
+            self._stop.clear()
+            self._retention = threading.Thread(
+                target=self._retention_loop, name='livemig-retention',
+                daemon=True)
+            self._retention.start()
 
     def stop(self):
+        self._stop.set()
+        if self._retention is not None:
+            self._retention.join(timeout=10)
+            self._retention = None
         if self.periodic is not None:
             self.periodic.stop()
         self.engine.stop()
+
+    def _retention_loop(self):
+        interval_s = self.conf.conductor.plan_purge_interval_s
+        while not self._stop.is_set():
+            try:
+                self.purge_plans()
+            except Exception:  # noqa: BLE001 - keep the thread alive
+                LOG.exception('deleting old plans failed')
+            self._stop.wait(interval_s)
 
     # From agents -------------------------------------------------------------
 
@@ -121,8 +171,34 @@ class Conductor:
                         document['totals'], dry_run))
         return views.plan_view(plan, self.clock())
 
-    def list_plans(self):
-        return [views.plan_summary(p) for p in self.db.list_plans()]
+    def list_plans(self, limit=None, marker=None):
+        """Plan summaries, newest first (:meth:`.db.api.Database.list_plans`
+        pages them)."""
+        return [views.plan_summary(p)
+                for p in self.db.list_plans(limit, marker)]
+
+    def purge_plans(self, older_than_days=None):
+        """Delete the finished plans that finished more than
+        ``older_than_days`` ago, with their steps.
+
+        :param older_than_days: whole days, 0 or more; None:
+            ``[conductor] plan_retention_days``
+        :returns: ``{'plans': n, 'steps': n, 'older_than_days': days}``
+        :raises InvalidInput: no days given and no retention configured
+        """
+        if older_than_days is None:
+            older_than_days = self.conf.conductor.plan_retention_days
+            if not older_than_days:
+                raise exception.InvalidInput(
+                    'older_than_days', None,
+                    'a number of days (--older-than-days), or a '
+                    '[conductor] plan_retention_days above 0')
+        days = older_than_days
+        plans, steps = self.db.purge_plans(self.clock() - days * DAY_S)
+        if plans:
+            LOG.info('deleted %d plans (%d steps) finished more than %d '
+                     'days ago', plans, steps, days)
+        return {'plans': plans, 'steps': steps, 'older_than_days': days}
 
     def show_plan(self, plan_id):
         return views.plan_view(self.db.get_plan(plan_id), self.clock())

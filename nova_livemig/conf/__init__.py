@@ -10,16 +10,25 @@ from nova_livemig.conf import cost_model
 from nova_livemig.conf import database
 from nova_livemig.conf import fake_driver
 from nova_livemig.conf import libvirt
-from nova_livemig.conf import messaging
+from nova_livemig.conf import messaging as messaging_opts
 from nova_livemig.conf import nova_client
 from nova_livemig.conf import periodic
 from nova_livemig.conf import planner
 
 # Each module has register_opts(conf) and list_opts(); add new groups here.
 MODULES = [planner, cost_model, conductor, database, periodic, agent,
-           fake_driver, libvirt, messaging, nova_client]
+           fake_driver, libvirt, messaging_opts, nova_client]
 
 
-def register_opts(conf):
+def register_opts(conf, messaging=True):
+    """Register every option group on ``conf``.
+
+    :param conf: a private :class:`oslo_config.cfg.ConfigOpts`
+    :param messaging: also oslo.messaging's own options (importing
+        oslo.messaging); commands that never touch the bus (the offline
+        ``nova-livemig plan --snapshot``) pass False
+    """
     for module in MODULES:
+        if module is messaging_opts and not messaging:
+            continue
         module.register_opts(conf)

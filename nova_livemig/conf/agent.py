@@ -16,12 +16,14 @@ OPTS = [
                help='Name of this compute host, as in the snapshot and in '
                     'Nova; the agent\'s RPC server listens on it.\n\n'
                     'Possible values:\n\n* The Nova compute host name.\n'),
-    cfg.StrOpt('driver', default='fake',
+    cfg.StrOpt('driver', default='libvirt',
                help='Compute driver plugin (namespace '
                     'nova_livemig.drivers).\n\nPossible values:\n\n'
-                    '* ``libvirt``: QEMU through libvirt\n'
+                    '* ``libvirt``: QEMU through libvirt (needs '
+                    'libvirt-python)\n'
                     '* ``fake``: a simulated host (tests, demos)\n\n'
-                    'Related options:\n\n* ``[fake_driver]``\n'),
+                    'Related options:\n\n* ``[libvirt]``\n'
+                    '* ``[fake_driver]``\n'),
     cfg.FloatOpt('report_interval_s', default=30.0, min=0.1,
                  help='Seconds between two measurement reports to the '
                       'conductor.\n\nRelated options:\n\n'

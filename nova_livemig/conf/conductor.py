@@ -33,11 +33,28 @@ OPTS = [
     cfg.FloatOpt('default_link_gbit_s', default=10.0, min=0.001,
                  help='Link speed of a host not described by '
                       '``topology_file``.'),
-    cfg.StrOpt('executor', default='agent',
+    cfg.StrOpt('executor', default='nova',
                help='Executor plugin (namespace nova_livemig.executors) '
-                    'that carries out migration steps.\n\nPossible values:'
-                    '\n\n* ``agent``: nova-livemig agents over RPC\n'
-                    '* ``nova``: the Nova API\n'),
+                    'that carries out migration steps. The default asks '
+                    'Nova, which keeps its placement allocations, port '
+                    'bindings and migration records true; the conductor '
+                    'refuses to start until the ``[nova]`` keystone '
+                    'options say how to reach Nova.\n\n'
+                    'Possible values:\n\n'
+                    '* ``nova``: live migrations through the Nova compute '
+                    'API (a cloud with Nova)\n'
+                    '* ``agent``: nova-livemig agents migrate through '
+                    'libvirt themselves, behind Nova\'s back (only where '
+                    'no Nova manages the VMs: tests, demos, plain '
+                    'libvirt hosts)\n'
+                    '* ``noop``: completes every step moving nothing '
+                    '(tests)\n\n'
+                    'Related options:\n\n'
+                    '* ``[nova] auth_type`` and the options of that '
+                    'keystoneauth1 plugin (``auth_url``, ``username``, '
+                    '``password``, ``project_name``, '
+                    '``user_domain_name``, ``project_domain_name`` for '
+                    '``password``): needed by ``nova``\n'),
     cfg.FloatOpt('deadline_factor', default=3.0, min=1.0,
                  help='A step\'s deadline is its predicted duration times '
                       'this factor plus ``deadline_margin_s``; the agent '
@@ -57,6 +74,26 @@ OPTS = [
     cfg.FloatOpt('tick_s', default=0.5, min=0.01,
                  help='Seconds between two passes of the plan runner when '
                       'nothing wakes it.'),
+    cfg.IntOpt('plan_retention_days', default=0, min=0,
+               help='Days a finished plan (``completed``, ``failed``, '
+                    '``aborted`` or ``dry-run``) is kept after it '
+                    'finished; the conductor deletes older ones, with '
+                    'their steps, every ``plan_purge_interval_s``. Plans '
+                    'that are ``planned``, ``executing`` or ``aborting`` '
+                    'are never deleted.\n\n'
+                    'Possible values:\n\n'
+                    '* 0: keep every plan (the default); ``nova-livemig '
+                    'plan purge --older-than-days N`` deletes on '
+                    'demand\n'
+                    '* a positive number of days\n\n'
+                    'Related options:\n\n'
+                    '* ``plan_purge_interval_s``\n'),
+    cfg.IntOpt('plan_purge_interval_s', default=3600, min=60,
+               help='Seconds between two deletions of the plans older '
+                    'than ``plan_retention_days``.\n\n'
+                    'Related options:\n\n'
+                    '* ``plan_retention_days``: 0 turns the deletion '
+                    'off\n'),
 ]
 
 

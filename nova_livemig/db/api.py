@@ -19,6 +19,11 @@ from nova_livemig.db import models
 
 _PLAN_COLUMNS = [c.name for c in models.Plan.__table__.columns]
 _STEP_COLUMNS = [c.name for c in models.Step.__table__.columns]
+#: what ``plan list`` shows of a plan: every column but its document
+_SUMMARY_COLUMNS = [c for c in models.Plan.__table__.columns
+                    if c.name != 'document']
+#: ids per DELETE statement when purging
+_PURGE_BATCH = 500
 
 
 def _plan_dict(row):
@@ -104,19 +109,67 @@ class Database:
             out['steps'] = [_step_dict(s) for s in plan.steps]
         return out
 
-    def list_plans(self):
-        """Every plan, newest first, with step counts per state."""
+    def list_plans(self, limit=None, marker=None):
+        """Plan summaries, newest first, with step counts per state; every
+        column but the plan's document.
+
+        :param limit: at most this many plans (None: all)
+        :param marker: the id of the last plan of the previous page; the
+            page starts with the plan listed after it
+        :raises NotFound: when no plan has the id ``marker``
+        """
+        plan = models.Plan
+        order = (plan.created_at.desc(), plan.id.desc())
         with self._session() as session:
-            plans = session.scalars(sa.select(models.Plan).order_by(
-                models.Plan.created_at.desc())).all()
+            query = sa.select(*_SUMMARY_COLUMNS).order_by(*order)
+            if marker is not None:
+                after = session.execute(
+                    sa.select(plan.created_at, plan.id).where(
+                        plan.id == marker)).first()
+                if after is None:
+                    raise exception.NotFound('plan', marker)
+                query = query.where(sa.or_(
+                    plan.created_at < after.created_at,
+                    sa.and_(plan.created_at == after.created_at,
+                            plan.id < after.id)))
+            if limit is not None:
+                query = query.limit(limit)
+            rows = [row._asdict() for row in session.execute(query)]
             counts = {}
-            for plan_id, state, n in session.execute(
-                    sa.select(models.Step.plan_id, models.Step.state,
-                              sa.func.count()).group_by(
-                        models.Step.plan_id, models.Step.state)):
-                counts.setdefault(plan_id, {})[state] = n
-            return [dict(_plan_dict(p), step_counts=counts.get(p.id, {}))
-                    for p in plans]
+            if rows:
+                ids = [row['id'] for row in rows]
+                for plan_id, state, n in session.execute(
+                        sa.select(models.Step.plan_id, models.Step.state,
+                                  sa.func.count()).where(
+                            models.Step.plan_id.in_(ids)).group_by(
+                            models.Step.plan_id, models.Step.state)):
+                    counts.setdefault(plan_id, {})[state] = n
+            return [dict(row, step_counts=counts.get(row['id'], {}))
+                    for row in rows]
+
+    def purge_plans(self, before):
+        """Delete the finished plans (:data:`.models.PLAN_PURGEABLE`) that
+        finished before epoch ``before``, with their steps; a plan without
+        ``finished_at`` (a dry run) counts from its creation. Plans that
+        are planned, executing or aborting are never deleted.
+
+        :returns: ``(plans, steps)`` deleted
+        """
+        plan = models.Plan
+        old = sa.and_(plan.state.in_(models.PLAN_PURGEABLE), sa.or_(
+            plan.finished_at < before,
+            sa.and_(plan.finished_at.is_(None), plan.created_at < before)))
+        plans = steps = 0
+        while True:
+            with self._session.begin() as session:
+                ids = list(session.scalars(
+                    sa.select(plan.id).where(old).limit(_PURGE_BATCH)))
+                if not ids:
+                    return plans, steps
+                steps += session.execute(sa.delete(models.Step).where(
+                    models.Step.plan_id.in_(ids))).rowcount
+                plans += session.execute(sa.delete(plan).where(
+                    plan.id.in_(ids), old)).rowcount
 
     def plan_ids(self, states):
         with self._session() as session:

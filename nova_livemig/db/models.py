@@ -12,6 +12,8 @@ from sqlalchemy import orm
 PLAN_STATES = ('planned', 'dry-run', 'executing', 'aborting', 'completed',
                'failed', 'aborted')
 PLAN_DONE = ('dry-run', 'completed', 'failed', 'aborted')
+#: Plan states whose plans retention may delete: the finished ones.
+PLAN_PURGEABLE = PLAN_DONE
 #: Step states; each says where the VM is. ``completed``: on the
 #: destination; ``failed``/``aborted``: the migration ran and stopped, the
 #: VM is on ``host`` (the source); ``skipped``: never started (plan
@@ -28,6 +30,10 @@ class Base(orm.DeclarativeBase):
 
 class Plan(Base):
     __tablename__ = 'plans'
+    __table_args__ = (
+        sa.Index('ix_plans_created_at', 'created_at'),
+        sa.Index('ix_plans_finished_at', 'finished_at'),
+    )
 
     id = sa.Column(sa.String(36), primary_key=True)
     policy = sa.Column(sa.String(64), nullable=False)

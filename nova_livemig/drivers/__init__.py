@@ -121,8 +121,8 @@ class ComputeDriver(abc.ABC):
         :param max_downtime_ms: the hypervisor's downtime limit in whole
             milliseconds (>= 1; the caller has already taken off what the
             limit does not cover, see
-            :func:`nova_livemig.algorithms.precopy.downtime_limit_ms`), or
-            None to leave it
+            :func:`nova_livemig.algorithms.downtime.step_downtime_limit_ms`),
+            or None to leave it
         :raises MigrationFailed: when no job of ``vm`` runs, or the
             hypervisor refuses a value
         :raises NotImplementedError: when the driver cannot tune a job

@@ -1,10 +1,11 @@
 """``libvirt``: QEMU guests through libvirt; the only module importing
 ``libvirt``.
 
-It stays thin: the flags, parameters, statistics and dirty-rate figures
-come from the pure helpers of :mod:`nova_livemig.drivers.libvirt_stats`,
-the decisions (post-copy switch, abort) from
-:mod:`nova_livemig.drivers.migration` in the agent's monitor loop.
+It stays thin: pure helpers hold the rest (``libvirt_flags`` the flags,
+``libvirt_stats`` the statistics, ``libvirt_job`` the jobs,
+:mod:`nova_livemig.algorithms.downtime` the downtime limit), and the
+decisions (post-copy switch, abort) are the agent's, from
+:mod:`nova_livemig.drivers.migration`.
 
 * A migration is ``migrateToURI3`` (live, peer to peer) in a thread of its
   own; ``[libvirt] migration_uri_scheme`` (``qemu+tls://%s/system`` by
@@ -27,8 +28,6 @@ the decisions (post-copy switch, abort) from
 ``doc/calibration.md`` has what the driver measured on the testbed.
 """
 
-import dataclasses
-import math
 import threading
 import time
 
@@ -36,6 +35,10 @@ from oslo_log import log as logging
 
 from nova_livemig import drivers
 from nova_livemig import exception
+from nova_livemig.algorithms import downtime
+from nova_livemig.conf import cost_model
+from nova_livemig.drivers import libvirt_flags
+from nova_livemig.drivers import libvirt_job
 from nova_livemig.drivers import libvirt_stats
 from nova_livemig.drivers import migration
 
@@ -48,8 +51,6 @@ LOG = logging.getLogger(__name__)
 
 _EVENT_LOCK = threading.Lock()
 _EVENT_THREAD = None
-#: running samples kept per job (for stops_converging and the final stats)
-HISTORY = 600
 #: seconds to wait for libvirt to show the job after migrateToURI3 starts
 START_TIMEOUT_S = 60.0
 
@@ -75,37 +76,6 @@ def start_event_loop():
         _EVENT_THREAD.start()
 
 
-class _Migration:
-    """One migration job (mutable; guarded by the driver's lock)."""
-
-    def __init__(self, vm, dom, step=None):
-        self.vm = vm
-        self.step = step
-        self.dom = dom
-        #: started by someone else (nova-compute) and attached to
-        self.external = step is None
-        self.phase = migration.PRECOPY
-        #: when migrateStartPostCopy was last sent (None: not yet; the
-        #: switch was asked for before QEMU moved any page)
-        self.switch_sent_at = None
-        #: the source shows the guest paused for post-copy
-        self.switch_seen = False
-        self.switch_thread = None
-        #: tune_job's values, applied again once pages flow: libvirt
-        #: applies the migration's own parameters when QEMU starts it,
-        #: over what was set during its setup
-        self.tuning = None
-        self.flowing = False
-        self.history = []
-        self.done = threading.Event()
-        self.event_stats = None
-        self.got_event = threading.Event()
-        self.error = None
-        self.error_code = None
-        self.aborted = False
-        self.final = None
-
-
 class LibvirtDriver(drivers.ComputeDriver):
     """The host behind ``[libvirt] connection_uri``.
 
@@ -124,14 +94,10 @@ class LibvirtDriver(drivers.ComputeDriver):
                 'needs libvirt-python (pip install libvirt-python)')
         self.host = conf.agent.host
         self.opts = conf.libvirt
-        if (self.opts.live_migration_with_native_tls
-                and self.opts.live_migration_tunnelled):
-            raise exception.InvalidInput(
-                '[libvirt] live_migration_tunnelled', True,
-                'false while live_migration_with_native_tls is true '
-                '(choose one way to encrypt the stream)')
-        self._lock = threading.Lock()
-        self._jobs = {}
+        libvirt_flags.check_options(self.opts)
+        self._jobs = libvirt_job.JobTable()
+        #: guards the connection, the jobs and their fields
+        self._lock = self._jobs.lock
         self._conn = None
         start_event_loop()
 
@@ -165,12 +131,7 @@ class LibvirtDriver(drivers.ComputeDriver):
             raise exception.NotFound('vm', vm) from err
 
     def _on_job_completed(self, conn, dom, params, opaque):
-        vm = self._vm_id(dom)
-        with self._lock:
-            job = self._jobs.get(vm)
-            if job is not None and job.event_stats is None:
-                job.event_stats = dict(params)
-                job.got_event.set()
+        self._jobs.completed_event(self._vm_id(dom), params)
 
     # -- measurements --
 
@@ -186,26 +147,17 @@ class LibvirtDriver(drivers.ComputeDriver):
         samples = self._dirty_rate_samples(conn, doms)
         wall = time.monotonic() - t0
         host_after = conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS)
-        host = {'name': self.host, 'vcpus': int(info[2]),
-                'memory_mib': int(info[1]), 'state': 'up',
-                'cpu_util': libvirt_stats.host_cpu_util(host_before,
-                                                        host_after)}
+        host = libvirt_stats.host_entry(self.host, info, host_before,
+                                        host_after)
         vms = []
         for dom in doms:
             try:
-                _state, max_kib, _mem, vcpus, cpu_ns = dom.info()
+                dom_info = dom.info()
             except libvirt.libvirtError:
                 continue  # it left meanwhile
-            memory_mib = max_kib // 1024
-            rate, spread = libvirt_stats.dirty_rate(samples[dom.name()])
-            vm = {'id': self._vm_id(dom), 'host': self.host,
-                  'vcpus': int(vcpus), 'memory_mib': int(memory_mib),
-                  'cpu_util': libvirt_stats.cpu_util(
-                      cpu_before[dom.name()], cpu_ns, wall, vcpus),
-                  'dirty_rate_mib_s': rate}
-            if spread is not None:
-                vm['dirty_rate_err_mib_s'] = spread
-            vms.append(vm)
+            vms.append(libvirt_stats.vm_entry(
+                self._vm_id(dom), self.host, dom_info,
+                cpu_before[dom.name()], wall, samples[dom.name()]))
         return host, vms
 
     def _dirty_rate_samples(self, conn, doms):
@@ -250,26 +202,13 @@ class LibvirtDriver(drivers.ComputeDriver):
 
     def start_migration(self, step):
         dom = self._lookup(step.vm)
-        persistent = bool(dom.isPersistent())
-        try:
-            flags, params = libvirt_stats.migrate_args(
-                step, persistent=persistent,
-                native_tls=self.opts.live_migration_with_native_tls,
-                tunnelled=self.opts.live_migration_tunnelled,
-                compression=self.opts.compression_methods,
-                parallel_connections=self.opts.parallel_connections)
-        except ValueError as err:
-            raise exception.MigrationFailed(str(err)) from err
+        flags, params = libvirt_flags.step_args(
+            step, self.opts, persistent=bool(dom.isPersistent()))
         dest = step.destination_uri or self._uri_for(step.destination)
-        job = _Migration(step.vm, dom, step)
-        with self._lock:
-            old = self._jobs.get(step.vm)
-            if old is not None and not old.done.is_set():
-                raise exception.MigrationFailed(
-                    f'{step.vm} is already migrating'
-                    + (f' (step {old.step.step_id})' if old.step else ''))
-            self._jobs[step.vm] = job
-        limit_ms = self._downtime_limit_ms(step)
+        job = libvirt_job.MigrationJob(step.vm, dom, step)
+        self._jobs.add(job)
+        limit_ms = downtime.step_downtime_limit_ms(
+            step, cost_model.params_from(self.conf))
         try:
             dom.migrateSetMaxDowntime(limit_ms, 0)
         except libvirt.libvirtError as err:
@@ -283,17 +222,6 @@ class LibvirtDriver(drivers.ComputeDriver):
                                   daemon=True)
         thread.start()
         self._wait_running(job, limit_ms)
-
-    def _downtime_limit_ms(self, step):
-        predicted = step.predicted or {}
-        rate = step.bandwidth_mib_s
-        if not rate and predicted.get('total_s'):
-            rate = predicted.get('bytes', 0) / migration.MIB / float(
-                predicted['total_s'])
-        params = self.conf.cost_model
-        return libvirt_stats.downtime_limit_ms(
-            step.max_downtime_ms, rate or 0.0, params.switchover_ms,
-            params.device_state_mib)
 
     def _migrate(self, job, dest, params, flags):
         try:
@@ -311,8 +239,7 @@ class LibvirtDriver(drivers.ComputeDriver):
         while time.monotonic() < deadline:
             if job.done.wait(0.1):
                 if job.error is not None:
-                    with self._lock:
-                        self._jobs.pop(job.vm, None)
+                    self._jobs.drop(job.vm)
                     raise exception.MigrationFailed(
                         f'{job.vm}: migration did not start: '
                         f'{job.error}')
@@ -333,8 +260,7 @@ class LibvirtDriver(drivers.ComputeDriver):
                     job.vm, START_TIMEOUT_S)
 
     def job_info(self, vm):
-        with self._lock:
-            job = self._jobs.get(vm)
+        job = self._jobs.get(vm)
         if job is None:
             return migration.JobInfo()
         if not job.done.is_set():
@@ -350,9 +276,7 @@ class LibvirtDriver(drivers.ComputeDriver):
                 if (info is None or info.state != migration.JOB_RUNNING
                         or not info.memory_total_bytes):
                     # setup, or the last instant: it still runs
-                    last = job.history[-1] if job.history else None
-                    return last or migration.JobInfo(
-                        state=migration.JOB_RUNNING, phase=job.phase)
+                    return job.setup_sample()
                 if not job.flowing:
                     job.flowing = True
                     if job.tuning is not None:
@@ -363,41 +287,14 @@ class LibvirtDriver(drivers.ComputeDriver):
                 if job.phase == migration.POSTCOPY and not job.switch_seen:
                     self._follow_switch(job)
                 with self._lock:
-                    job.history.append(info)
-                    del job.history[:-HISTORY]
+                    job.record(info)
                 return info
-        return self._final(job)
-
-    def _final(self, job):
-        with self._lock:
-            if job.final is not None:
-                return job.final
-        if job.error is None:
-            state, error = migration.JOB_COMPLETED, None
-            job.got_event.wait(self.opts.stats_wait_s)
-        elif (job.aborted or job.error_code
-              == libvirt_stats.VIR_ERR_OPERATION_ABORTED):
-            state, error = migration.JOB_CANCELLED, job.error
-        else:
-            state, error = migration.JOB_FAILED, job.error
-        # post-copy only when it was seen (or pages were requested): a
-        # switch asked for too late leaves a pre-copy
-        phase = (migration.POSTCOPY if job.switch_seen
-                 else migration.PRECOPY)
-        last = dataclasses.replace(
-            job.history[-1] if job.history else migration.JobInfo(),
-            phase=phase)
-        stats = job.event_stats if state == migration.JOB_COMPLETED else None
-        final = libvirt_stats.finished_job(stats, last, state, error)
-        with self._lock:
-            job.final = final
-        return final
+        return self._jobs.final(job, self.opts.stats_wait_s)
 
     def attach_job(self, vm):
         """Follow a migration of ``vm`` that someone else started; see
         :meth:`nova_livemig.drivers.ComputeDriver.attach_job`."""
-        with self._lock:
-            job = self._jobs.get(vm)
+        job = self._jobs.get(vm)
         if job is not None and not job.done.is_set():
             return True
         try:
@@ -408,35 +305,28 @@ class LibvirtDriver(drivers.ComputeDriver):
         if libvirt_stats.job_state(stats.get('type')) != \
                 migration.JOB_RUNNING:
             return False
-        with self._lock:
-            self._jobs[vm] = _Migration(vm, dom)
+        self._jobs.replace(libvirt_job.MigrationJob(vm, dom))
         return True
 
     def _external_ended(self, job):
-        """An attached job shows no job any more: completed when the VM
-        left (its domain here is gone or shut off), failed or cancelled
-        (libvirt's completed statistics tell) when it still runs here."""
+        """An attached job shows no job any more: see
+        :meth:`~nova_livemig.drivers.libvirt_job.MigrationJob.ended_elsewhere`
+        (its domain here gone or shut off: the VM left)."""
         try:
             active = job.dom.isActive()
         except libvirt.libvirtError:
             active = False
+        kind = None
         if active:
             try:
                 kind = job.dom.jobStats(
                     libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED).get('type')
             except libvirt.libvirtError:
                 kind = None
-            job.error = 'the migration ended; the VM is still here'
-            if kind == libvirt_stats.VIR_DOMAIN_JOB_CANCELLED:
-                job.error_code = libvirt_stats.VIR_ERR_OPERATION_ABORTED
-        job.done.set()
+        job.ended_elsewhere(active, kind)
 
     def tune_job(self, vm, bandwidth_mib_s=None, max_downtime_ms=None):
-        with self._lock:
-            job = self._jobs.get(vm)
-        if job is None or job.done.is_set():
-            raise exception.MigrationFailed(
-                f'{vm} has no running migration to tune')
+        job = self._jobs.running(vm, 'tune')
         job.tuning = (bandwidth_mib_s, max_downtime_ms)
         self._apply_tuning(job, bandwidth_mib_s, max_downtime_ms)
 
@@ -444,7 +334,7 @@ class LibvirtDriver(drivers.ComputeDriver):
         try:
             if bandwidth_mib_s is not None:
                 job.dom.migrateSetMaxSpeed(
-                    max(int(math.ceil(bandwidth_mib_s)), 1), 0)
+                    libvirt_flags.speed_mib_s(bandwidth_mib_s), 0)
             if max_downtime_ms is not None:
                 job.dom.migrateSetMaxDowntime(
                     max(int(max_downtime_ms), 1), 0)
@@ -456,23 +346,17 @@ class LibvirtDriver(drivers.ComputeDriver):
 
     def history(self, vm):
         """The running samples of ``vm``'s job, oldest first."""
-        with self._lock:
-            job = self._jobs.get(vm)
-            return list(job.history) if job is not None else []
+        return self._jobs.history(vm)
 
     def switch_to_postcopy(self, vm):
         """Switch to post-copy. Asked for while QEMU still sets up (it
         refuses then, or forgets the request when the migration really
         starts), the switch is sent, and sent again, at each look at the
         job until the source shows the guest paused for post-copy."""
-        with self._lock:
-            job = self._jobs.get(vm)
-        if job is None or job.done.is_set():
-            raise exception.MigrationFailed(
-                f'{vm} has no running migration to switch to post-copy')
+        job = self._jobs.running(vm, 'switch to post-copy')
         job.phase = migration.POSTCOPY
-        if any(h.memory_total_bytes for h in job.history):
-            self._start_postcopy(job)
+        if job.pages_moved():
+            self._jobs.start_switch(job, self._send_postcopy)
 
     def _follow_switch(self, job):
         try:
@@ -483,25 +367,12 @@ class LibvirtDriver(drivers.ComputeDriver):
                 libvirt.VIR_DOMAIN_PAUSED_POSTCOPY,
                 libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED):
             job.switch_seen = True
-        elif (job.switch_sent_at is None
-              or time.monotonic() - job.switch_sent_at >= 1.0):
-            self._start_postcopy(job)
-
-    def _start_postcopy(self, job):
-        """Send migrateStartPostCopy from a thread of its own: libvirt
-        may hold the call for seconds while the migration job is busy,
-        and the monitor must keep looking meanwhile."""
-        with self._lock:
-            if job.switch_thread is not None and \
-                    job.switch_thread.is_alive():
-                return
-            job.switch_sent_at = time.monotonic()
-            job.switch_thread = threading.Thread(
-                target=self._send_postcopy, args=(job,), daemon=True,
-                name=f'libvirt-postcopy-{job.vm}')
-            job.switch_thread.start()
+        elif job.switch_due(time.monotonic()):
+            self._jobs.start_switch(job, self._send_postcopy)
 
     def _send_postcopy(self, job):
+        """migrateStartPostCopy, in a thread of its own (see
+        :meth:`~nova_livemig.drivers.libvirt_job.JobTable.start_switch`)."""
         try:
             job.dom.migrateStartPostCopy(0)
         except libvirt.libvirtError as err:
@@ -513,8 +384,7 @@ class LibvirtDriver(drivers.ComputeDriver):
             job.switch_sent_at = time.monotonic()
 
     def abort(self, vm):
-        with self._lock:
-            job = self._jobs.get(vm)
+        job = self._jobs.get(vm)
         if (job is None or job.done.is_set()
                 or job.phase == migration.POSTCOPY):
             return False
@@ -531,7 +401,4 @@ class LibvirtDriver(drivers.ComputeDriver):
         return migration.stats_of(self.job_info(vm))
 
     def cleanup(self, vm):
-        with self._lock:
-            job = self._jobs.get(vm)
-            if job is not None and job.done.is_set():
-                del self._jobs[vm]
+        self._jobs.forget_done(vm)

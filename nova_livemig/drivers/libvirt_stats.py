@@ -1,20 +1,19 @@
-"""Pure helpers of the libvirt driver, in the manner of nova's
-``virt/libvirt/migration.py``.
+"""Pure helpers of the libvirt driver that read libvirt's statistics, in
+the manner of nova's ``virt/libvirt/migration.py``.
 
 They turn what libvirt hands out (a ``virDomainGetJobStats`` dict, the
-parameters of a job-completed event, ``calc-dirty-rate`` samples) into
-the plain values of :mod:`nova_livemig.drivers.migration`, and choose the
-``migrateToURI3`` flags and parameters for a step. Nothing here imports
-libvirt or does I/O: the libvirt constants the helpers need are copied
-below (a functional test checks them against libvirt-python).
+parameters of a job-completed event, ``calc-dirty-rate`` samples, CPU
+times and ``virDomainGetInfo``) into the plain values of
+:mod:`nova_livemig.drivers.migration` and of snapshot v1. The
+``migrateToURI3`` flags and parameters are
+:mod:`nova_livemig.drivers.libvirt_flags`. Nothing here imports libvirt
+or does I/O: the libvirt constants the helpers need are copied below (a
+functional test checks them against libvirt-python).
 
->>> flags, params = migrate_args({'algorithm': 'postcopy',
-...     'bandwidth_mib_s': 0, 'postcopy_after_s': None})
->>> bool(flags & VIR_MIGRATE_POSTCOPY), params
-(True, {})
+>>> job_state(VIR_DOMAIN_JOB_COMPLETED)
+'completed'
 """
 
-import math
 import statistics
 
 from nova_livemig.drivers import migration
@@ -26,25 +25,6 @@ VIR_DOMAIN_JOB_UNBOUNDED = 2
 VIR_DOMAIN_JOB_COMPLETED = 3
 VIR_DOMAIN_JOB_FAILED = 4
 VIR_DOMAIN_JOB_CANCELLED = 5
-
-# virDomainMigrateFlags
-VIR_MIGRATE_LIVE = 1
-VIR_MIGRATE_PEER2PEER = 2
-VIR_MIGRATE_TUNNELLED = 4
-VIR_MIGRATE_PERSIST_DEST = 8
-VIR_MIGRATE_UNDEFINE_SOURCE = 16
-VIR_MIGRATE_COMPRESSED = 2048
-VIR_MIGRATE_ABORT_ON_ERROR = 4096
-VIR_MIGRATE_AUTO_CONVERGE = 8192
-VIR_MIGRATE_POSTCOPY = 32768
-VIR_MIGRATE_TLS = 65536
-VIR_MIGRATE_PARALLEL = 131072
-
-# migrateToURI3 typed parameters (VIR_MIGRATE_PARAM_*)
-PARAM_BANDWIDTH = 'bandwidth'
-PARAM_COMPRESSION = 'compression'
-PARAM_PARALLEL_CONNECTIONS = 'parallel.connections'
-PARAM_URI = 'migrate_uri'
 
 # virErrorNumber VIR_ERR_OPERATION_ABORTED
 VIR_ERR_OPERATION_ABORTED = 78
@@ -131,104 +111,6 @@ def finished_job(completed_stats, last, state, error=None):
         'downtime_ms': downtime})
 
 
-def migrate_args(step, persistent=False, native_tls=False,
-                 tunnelled=False, compression=('xbzrle',),
-                 parallel_connections=0, migrate_uri=None):
-    """``migrateToURI3`` flags and typed parameters for a step.
-
-    Always live and peer to peer (the source libvirtd drives the
-    destination: no client connection to the destination is needed).
-    ``postcopy`` and ``hybrid`` and any step with ``postcopy_after_s`` are
-    started post-copy capable; the switch itself is
-    ``migrateStartPostCopy`` when the agent decides. The downtime limit is
-    no ``migrateToURI3`` parameter in libvirt 9.0: the driver sets it with
-    ``migrateSetMaxDowntime`` once the job runs (see
-    :func:`downtime_limit_ms`).
-
-    :param step: a MigrationStep (or its primitive)
-    :param persistent: the domain is persistent: define it on the
-        destination, undefine it on the source
-    :param native_tls: QEMU's own TLS for the migration stream
-    :param tunnelled: the stream through libvirtd's (TLS) connection;
-        incompatible with post-copy, parallel and native TLS
-    :param compression: methods for ``compress``
-    :param parallel_connections: multifd connections for ``compress``
-        (0: none)
-    :param migrate_uri: ``migrate_uri`` parameter, None for libvirt's
-        choice (``migration_host`` of the destination)
-    :returns: ``(flags, params)``
-    :raises ValueError: for an unknown algorithm or tunnelled post-copy
-
-    >>> flags, params = migrate_args({'algorithm': 'precopy',
-    ...     'bandwidth_mib_s': 25, 'postcopy_after_s': None},
-    ...     native_tls=True)
-    >>> flags == VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_TLS
-    True
-    >>> params
-    {'bandwidth': 25}
-    """
-    algorithm = _get(step, 'algorithm')
-    flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER
-    params = {}
-    if persistent:
-        flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE
-    if native_tls and tunnelled:
-        raise ValueError('native TLS and tunnelled migration exclude each '
-                         'other; choose one')
-    if native_tls:
-        flags |= VIR_MIGRATE_TLS
-    if tunnelled:
-        flags |= VIR_MIGRATE_TUNNELLED
-    if algorithm == 'autoconverge':
-        flags |= VIR_MIGRATE_AUTO_CONVERGE
-    elif algorithm == 'compress':
-        flags |= VIR_MIGRATE_COMPRESSED
-        if compression:
-            params[PARAM_COMPRESSION] = list(compression)
-        if parallel_connections:
-            flags |= VIR_MIGRATE_PARALLEL
-            params[PARAM_PARALLEL_CONNECTIONS] = int(parallel_connections)
-    elif algorithm not in ('precopy', 'postcopy', 'hybrid'):
-        raise ValueError(f'algorithm {algorithm!r} is not one the libvirt '
-                         'driver runs; allowed: precopy, autoconverge, '
-                         'compress, postcopy, hybrid')
-    if (algorithm in migration.POSTCOPY_ALGORITHMS
-            or _get(step, 'postcopy_after_s') is not None):
-        if tunnelled:
-            raise ValueError(f'algorithm {algorithm!r} needs post-copy, '
-                             'which a tunnelled migration cannot do: use '
-                             'native TLS instead')
-        flags |= VIR_MIGRATE_POSTCOPY
-    bandwidth = _get(step, 'bandwidth_mib_s')
-    if bandwidth and bandwidth > 0:
-        params[PARAM_BANDWIDTH] = max(int(math.ceil(bandwidth)), 1)
-    if migrate_uri:
-        params[PARAM_URI] = migrate_uri
-    return flags, params
-
-
-def downtime_limit_ms(max_downtime_ms, bandwidth_mib_s, switchover_ms,
-                      device_state_mib):
-    """QEMU's downtime limit for a step's downtime target: the target less
-    the switchover and the device state over the link, as the cost models
-    assume (:func:`nova_livemig.algorithms.precopy.downtime_limit_ms`),
-    never below 1 ms (libvirt rejects 0).
-
-    :param bandwidth_mib_s: payload rate of the path; 0 when unknown
-        (the device state is then not counted)
-    :returns: whole milliseconds
-
-    >>> downtime_limit_ms(500, 25.0, 5.0, 0.05)
-    493
-    >>> downtime_limit_ms(3, 25.0, 5.0, 0.05)
-    1
-    """
-    limit = max_downtime_ms - switchover_ms
-    if bandwidth_mib_s > 0:
-        limit -= device_state_mib / bandwidth_mib_s * 1000.0
-    return max(int(limit), 1)
-
-
 def dirty_rate(samples_mib_s):
     """Mean and spread of dirty-rate windows.
 
@@ -286,5 +168,52 @@ def host_cpu_util(before, after):
                      1.0), 4)
 
 
-def _get(step, name):
-    return step[name] if isinstance(step, dict) else getattr(step, name)
+
+def host_entry(name, node_info, cpu_before, cpu_after):
+    """The snapshot-v1 host entry of a libvirt host.
+
+    :param name: the host name
+    :param node_info: ``getInfo()`` of the connection (memory in MiB at
+        index 1, CPUs at index 2)
+    :param cpu_before: ``getCPUStats(-1)`` at the start of the window
+    :param cpu_after: ``getCPUStats(-1)`` at its end
+    :returns: a dict
+
+    >>> cpu = {'kernel': 0, 'user': 0, 'idle': 0, 'iowait': 0}
+    >>> host_entry('n1', ['x86_64', 8192, 4], cpu, dict(cpu, user=1))
+    {'name': 'n1', 'vcpus': 4, 'memory_mib': 8192, 'state': 'up', \
+'cpu_util': 1.0}
+    """
+    return {'name': name, 'vcpus': int(node_info[2]),
+            'memory_mib': int(node_info[1]), 'state': 'up',
+            'cpu_util': host_cpu_util(cpu_before, cpu_after)}
+
+
+def vm_entry(vm_id, host, dom_info, cpu_time_ns_before, wall_s,
+             dirty_samples_mib_s):
+    """The snapshot-v1 VM entry of a running guest.
+
+    :param vm_id: the VM id (name or UUID, ``[libvirt] vm_id``)
+    :param host: the host name
+    :param dom_info: ``virDomainGetInfo`` at the end of the window:
+        ``(state, max KiB, KiB, vCPUs, CPU time ns)``
+    :param cpu_time_ns_before: the CPU time at the start of the window
+    :param wall_s: the window's length
+    :param dirty_samples_mib_s: the dirty-rate windows (see
+        :func:`dirty_rate`)
+    :returns: a dict; ``dirty_rate_err_mib_s`` only with two windows or
+        more
+
+    >>> vm_entry('vm1', 'n1', (1, 262144, 262144, 2, 10**9), 0, 2.0, [8])
+    {'id': 'vm1', 'host': 'n1', 'vcpus': 2, 'memory_mib': 256, \
+'cpu_util': 0.25, 'dirty_rate_mib_s': 8.0}
+    """
+    _state, max_kib, _mem, vcpus, cpu_ns = dom_info
+    rate, spread = dirty_rate(dirty_samples_mib_s)
+    vm = {'id': vm_id, 'host': host, 'vcpus': int(vcpus),
+          'memory_mib': int(max_kib // 1024),
+          'cpu_util': cpu_util(cpu_time_ns_before, cpu_ns, wall_s, vcpus),
+          'dirty_rate_mib_s': rate}
+    if spread is not None:
+        vm['dirty_rate_err_mib_s'] = spread
+    return vm

@@ -26,8 +26,9 @@ import bisect
 import heapq
 import math
 
+from nova_livemig import graph as graph_mod
 from nova_livemig import plan, policies
-from nova_livemig.scheduling import sharing
+from nova_livemig.scheduling import predictions
 from nova_livemig.policies import consolidate
 
 #: phase 2 works on hosts this far above the mean utilisation (fraction)
@@ -103,8 +104,8 @@ class _State:
     def __init__(self, snapshot, graph, options, algorithms):
         self.snapshot = snapshot
         self.options = options
-        self.predictor = sharing.Predictor(options, algorithms)
-        self.finder = sharing.PathFinder(graph)
+        self.predictor = predictions.Predictor(options, algorithms)
+        self.finder = graph_mod.PathFinder(graph)
         self.util = utilisation(snapshot)
         self.vcpus = {}
         self.mem = {}

@@ -27,17 +27,18 @@ How (multi-resource best-fit decreasing around a kept set):
 Each move then takes the widest path and the fastest algorithm that meets
 the downtime target across the dirty-rate error. ``Plan.summary`` reports
 hosts in use before and after, the lower bound
-(:func:`nova_livemig.scheduling.bounds.active_hosts`), and power: a host draws
-``power_idle_w + (power_max_w - power_idle_w) * cpu_util``; a freed host
-saves its whole draw.
+(:func:`nova_livemig.scheduling.bounds.active_hosts`), and power
+(:mod:`nova_livemig.policies.power`): a freed host saves its whole draw.
 """
 
 import bisect
 import dataclasses
 import itertools
 
+from nova_livemig import graph as graph_mod
 from nova_livemig import plan, policies
-from nova_livemig.scheduling import sharing
+from nova_livemig.policies import power
+from nova_livemig.scheduling import predictions
 from nova_livemig.scheduling import bounds
 
 #: sorted-index entries looked at per VM and aggregate class before giving
@@ -74,8 +75,8 @@ class _Packer:
     def __init__(self, snapshot, graph, options, algorithms):
         self.snapshot = snapshot
         self.options = options
-        self.predictor = sharing.Predictor(options, algorithms)
-        self.finder = sharing.PathFinder(graph)
+        self.predictor = predictions.Predictor(options, algorithms)
+        self.finder = graph_mod.PathFinder(graph)
         self.hosts = [h for h in snapshot.hosts.values() if h.state == 'up']
         self.index = {h.name: i for i, h in enumerate(self.hosts)}
         n = len(self.hosts)
@@ -350,21 +351,13 @@ def build_moves(snapshot, finder, predictor, destinations, order=None):
     return moves, unplaced
 
 
-def host_power_w(host, busy_vcpus):
-    """Linear power model; None without power figures."""
-    if host.power_idle_w is None or host.power_max_w is None:
-        return None
-    util = min(busy_vcpus / host.vcpus, 1.0)
-    return host.power_idle_w + (host.power_max_w - host.power_idle_w) * util
-
-
 def summarize(snapshot, moves, options):
     """Hosts in use, the lower bound, migrations, bytes and power."""
     after = snapshot.with_vms(
         [_moved(snapshot.vms[m.vm], m.destination) for m in moves])
     bound = bounds.active_hosts(snapshot, options.cpu_target_util)
-    before_w = _power(snapshot)
-    after_w = _power(after)
+    before_w = power.cluster_power_w(snapshot)
+    after_w = power.cluster_power_w(after)
     in_use_before = bounds.hosts_in_use(snapshot)
     in_use_after = bounds.hosts_in_use(after)
     return {
@@ -386,20 +379,3 @@ def summarize(snapshot, moves, options):
 
 def _moved(vm, host):
     return dataclasses.replace(vm, host=host)
-
-
-def _power(snapshot):
-    busy = {}
-    for vm in snapshot.vms.values():
-        busy[vm.host] = busy.get(vm.host, 0.0) + vm.busy_vcpus
-    total = 0.0
-    counted = 0
-    for name, b in busy.items():
-        host = snapshot.hosts[name]
-        if host.state != 'up':
-            continue
-        w = host_power_w(host, b)
-        if w is not None:
-            total += w
-            counted += 1
-    return total, counted

@@ -17,46 +17,20 @@ invalid or older than ``[nova_livemig] snapshot_max_age_s``.
 Enable it by adding ``nova_livemig.weigher.MigrationCostWeigher`` to
 ``[filter_scheduler] weight_classes``. The default multiplier is 1.0; a
 ``migration_cost_weight_multiplier`` key in aggregate metadata overrides it.
+The options are defined in :mod:`nova_livemig.conf.weigher` (no nova
+import there, so that a sample can be generated without nova); see
+``doc/nova-weigher.md``.
 """
-
-from oslo_config import cfg
 
 import nova.conf
 from nova.scheduler import utils
 from nova.scheduler import weights
 
+from nova_livemig.conf import weigher as weigher_conf
 from nova_livemig.weigher import cost_table
 
-GROUP = cfg.OptGroup('nova_livemig', title='nova-livemig scheduler weigher')
-OPTS = [
-    cfg.StrOpt('snapshot_path',
-               default='/var/lib/nova-livemig/snapshot.json',
-               help='Snapshot v1 JSON file the nova-livemig conductor '
-                    'publishes; its host names are nova compute host '
-                    'names. Related options: snapshot_max_age_s.'),
-    cfg.IntOpt('snapshot_max_age_s', default=600, min=1,
-               help='Seconds after its last change that the snapshot is '
-                    'stale; a stale snapshot makes the weigher neutral. '
-                    'Related options: snapshot_path.'),
-    cfg.FloatOpt('migration_cost_weight_multiplier', default=1.0,
-                 help='Multiplier of the migration cost weigher. Possible '
-                      'values: a positive number prefers quick moves, 0 '
-                      'disables it, a negative number prefers slow ones.'),
-]
-
 CONF = nova.conf.CONF
-
-
-def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
-
-
-def list_opts():
-    return {GROUP: OPTS}
-
-
-register_opts(CONF)
+weigher_conf.register_opts(CONF)
 
 
 class MigrationCostWeigher(weights.BaseHostWeigher):

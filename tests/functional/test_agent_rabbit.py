@@ -2,8 +2,6 @@
 directory) and a test-side conductor endpoint, over a private RabbitMQ."""
 
 import os
-import pathlib
-import signal
 import subprocess
 import sys
 import time
@@ -14,10 +12,10 @@ import pytest
 from nova_livemig import messages
 from nova_livemig import rpc
 from nova_livemig.agent import rpcapi
+from tests import fixtures
 from tests.unit import fakehosts
 
 pytestmark = pytest.mark.rabbitmq
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _agent_conf(tmp_path, host, url, snapshot):
@@ -25,7 +23,7 @@ def _agent_conf(tmp_path, host, url, snapshot):
     path.write_text(
         f'[DEFAULT]\ntransport_url = {url}\n'
         f'log_file = {tmp_path / f"{host}.log"}\ndebug = false\n'
-        f'[agent]\nhost = {host}\nreport_interval_s = 0.5\n'
+        f'[agent]\nhost = {host}\ndriver = fake\nreport_interval_s = 0.5\n'
         'progress_interval_s = 0.1\nmonitor_interval_s = 0.02\n'
         f'[fake_driver]\nstate_dir = {tmp_path / "state"}\n'
         f'snapshot_file = {snapshot}\ntime_scale = 1.0\nnoise = 0.0\n')
@@ -43,11 +41,11 @@ def bus(rabbitmq, tmp_path_factory):
             procs[host] = subprocess.Popen(
                 [sys.executable, '-m', 'nova_livemig.cmd.agent',
                  '--config-file', str(conf_file)],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                cwd=fixtures.ROOT, stdout=subprocess.DEVNULL, stderr=err)
     conf = fakehosts.make_conf(tmp_path)
     conf.set_override('transport_url', rabbitmq.url)
     transport = rpc.get_transport(conf)
-    stub = fakehosts.ConductorStub()
+    stub = fixtures.ConductorStub()
     server = rpc.get_server(transport, rpc.CONDUCTOR_TOPIC, 'conductor',
                             [stub])
     server.start()
@@ -63,14 +61,7 @@ def bus(rabbitmq, tmp_path_factory):
                     f'agent {host} did not answer: '
                     + (tmp_path / f'{host}.err').read_text()[-2000:])
     yield {'api': api, 'stub': stub, 'tmp': tmp_path, 'procs': procs}
-    for proc in procs.values():
-        proc.send_signal(signal.SIGTERM)
-    for proc in procs.values():
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    fixtures.stop_processes(procs.values(), grace_s=30)
     server.stop()
     server.wait()
     transport.cleanup()

@@ -16,22 +16,16 @@ import collections
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from oslo_config import cfg
 
-from nova_livemig import conf as conf_mod
-from nova_livemig import rpc
-from nova_livemig.cmd import control
 from nova_livemig.cmd import demo
+from tests import fixtures
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
-BIN = os.path.dirname(sys.executable)
 HOSTS = ('h1', 'h2', 'h3', 'h4')
 ENDED = ('completed', 'failed', 'aborted')
 
@@ -51,21 +45,10 @@ def cluster_snapshot(vms_on_h1=8):
             'network': {'switches': ['tor'], 'links': links}}
 
 
-def write_conf(path, sections):
-    with open(path, 'w') as f:
-        for section, values in sections.items():
-            f.write(f'[{section}]\n')
-            for key, value in values.items():
-                f.write(f'{key} = {value}\n')
-            f.write('\n')
-    return path
-
-
-class Cluster:
+class Cluster(fixtures.ServiceCluster):
     """The processes of one scenario, and what to check at the end."""
 
     def __init__(self, rabbitmq, tmp_path, time_scale=0.5, vms_on_h1=8):
-        self.tmp = tmp_path
         self.state_dir = str(tmp_path / 'hosts')
         self.snapshot = cluster_snapshot(vms_on_h1)
         snap = tmp_path / 'cluster.json'
@@ -81,9 +64,11 @@ class Cluster:
             'fake_driver': {'state_dir': self.state_dir,
                             'snapshot_file': snap,
                             'time_scale': time_scale, 'noise': 0.1},
-            'agent': {'report_interval_s': 0.5, 'progress_interval_s': 0.3,
+            'agent': {'driver': 'fake', 'report_interval_s': 0.5,
+                      'progress_interval_s': 0.3,
                       'monitor_interval_s': 0.1},
-            'conductor': {'host': 'cond', 'report_max_age_s': 3,
+            'conductor': {'host': 'cond', 'executor': 'agent',
+                          'report_max_age_s': 3,
                           'publish_path': self.publish,
                           'topology_file': snap, 'job_poll_interval_s': 2,
                           'tick_s': 0.2, 'deadline_factor': 3,
@@ -91,59 +76,11 @@ class Cluster:
             'database': {'connection':
                          f'sqlite:///{tmp_path}/livemig.sqlite'},
         }
-        self.common = common
-        self.conductor_conf = write_conf(tmp_path / 'conductor.conf', common)
-        self.agent_confs = {}
-        for host in HOSTS:
-            sections = {k: dict(v) for k, v in common.items()}
-            sections['agent']['host'] = host
-            self.agent_confs[host] = write_conf(
-                tmp_path / f'agent-{host}.conf', sections)
-        self.procs = {}
-        self.conf = cfg.ConfigOpts()
-        conf_mod.register_opts(self.conf)
-        self.conf(['--config-file', str(self.conductor_conf)],
-                  default_config_dirs=[])
-        self.transport = rpc.get_transport(self.conf)
-        self.api = control.conductor_api(self.conf, self.transport)
-
-    def log(self, name):
-        return str(self.tmp / f'{name}.log')
-
-    def start(self, name):
-        if name == 'conductor':
-            cmd = [os.path.join(BIN, 'nova-livemig-conductor'),
-                   '--config-file', str(self.conductor_conf)]
-        else:
-            cmd = [os.path.join(BIN, 'nova-livemig-agent'),
-                   '--config-file', str(self.agent_confs[name])]
-        cmd += ['--log-file', self.log(name)]
-        self.procs[name] = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-
-    def kill(self, name, sig=signal.SIGKILL):
-        proc = self.procs.pop(name)
-        proc.send_signal(sig)
-        proc.wait(30)
+        super().__init__(tmp_path, common, {host: {} for host in HOSTS})
 
     def start_all(self):
-        self.start('conductor')
-        for host in HOSTS:
-            self.start(host)
+        super().start_all()
         self.wait_published(set(HOSTS))
-
-    def stop_all(self):
-        procs, self.procs = list(self.procs.values()), {}
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        rpc.cleanup(self.transport)
 
     def wait_published(self, hosts, timeout_s=60):
         deadline = time.monotonic() + timeout_s
@@ -159,17 +96,6 @@ class Cluster:
                 pass
             time.sleep(0.3)
         raise AssertionError(f'hosts {hosts} never all reported')
-
-    def call(self, method, *args, retry_s=60):
-        """Call the conductor, through bus outages and restarts."""
-        deadline = time.monotonic() + retry_s
-        while True:
-            try:
-                return getattr(self.api, method)({}, *args)
-            except Exception:  # noqa: BLE001 - timeout while it restarts
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1.0)
 
     def wait_plan(self, plan_id, predicate, timeout_s=90):
         deadline = time.monotonic() + timeout_s
@@ -230,7 +156,7 @@ def cluster(rabbitmq, tmp_path):
 
 def _cli(c, *args):
     return subprocess.run(
-        [os.path.join(BIN, 'nova-livemig'), '--config-file',
+        [os.path.join(fixtures.BIN, 'nova-livemig'), '--config-file',
          str(c.conductor_conf), *args], capture_output=True, text=True,
         timeout=180, check=False)
 

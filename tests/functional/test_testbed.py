@@ -8,63 +8,24 @@ guest on the first node, checks its memory reports clean, live-migrates it
 clean there.
 """
 
-import importlib.util
 import os
-import pathlib
 
 import pytest
 
+from tests import fixtures
+
 pytestmark = pytest.mark.testbed
-
-_PATH = (pathlib.Path(__file__).resolve().parents[2]
-         / 'tools' / 'testbed' / 'testbed.py')
-_spec = importlib.util.spec_from_file_location('testbed', _PATH)
-testbed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(testbed)
-
-
-def _skip_or_fail(why):
-    if os.environ.get('CI', '').lower() == 'true':
-        pytest.fail(f'{why} (CI=true: the testbed tests must run)')
-    pytest.skip(why)
+testbed = fixtures.load_testbed()
 
 
 @pytest.fixture(scope='module')
-def state():
-    try:
-        state = testbed.load_state()
-    except testbed.TestbedNotUp as exc:
-        _skip_or_fail(str(exc))
-    if len(state['nodes']) < 2:
-        pytest.skip('the testbed needs at least 2 nodes')
-    return state
-
-
-@pytest.fixture(scope='module')
-def libvirt():
-    try:
-        import libvirt
-    except ImportError:
-        _skip_or_fail('libvirt-python is not installed')
-    return libvirt
-
-
-@pytest.fixture(scope='module')
-def guest(state, libvirt):
+def guest(state):
     """A quiet guest on the first node, destroyed wherever it ends up."""
     name = f'tbtest-{os.getpid()}'
     testbed.start_guest(state['nodes'][0]['name'], name, memory_mib=128,
                         dirty_mib_s=2, wws_mib=32, scan_s=2, state=state)
     yield name
-    for node in state['nodes']:
-        conn = libvirt.open(node['libvirt_uri'])
-        try:
-            conn.lookupByName(name).destroy()
-        except libvirt.libvirtError:
-            pass
-        finally:
-            conn.close()
-    testbed.serial_log(name, state).unlink(missing_ok=True)
+    fixtures.destroy_guests(state, [name])
 
 
 def test_nodes_reachable_with_distinct_host_uuids(state, libvirt):

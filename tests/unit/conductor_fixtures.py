@@ -1,5 +1,5 @@
-"""Helpers of the conductor tests: a small cluster, a clock, an executor
-that records what it is asked and answers get_job from a table."""
+"""Helpers of the conductor tests: a small cluster on a test clock, an
+executor that records what it is asked and answers get_job from a table."""
 
 import dataclasses
 
@@ -9,6 +9,7 @@ from nova_livemig import plan as plan_mod
 from nova_livemig.conductor import planner
 from nova_livemig.db import api as db_api
 from nova_livemig.executors import Executor
+from tests import fixtures
 
 
 def host(name, state='up', vcpus=16, memory_mib=32768):
@@ -22,12 +23,29 @@ def vm(vm_id, memory_mib=2048, vcpus=2, dirty=10.0):
             'dirty_rate_mib_s': dirty}
 
 
-class Clock:
-    def __init__(self, now=1000.0):
-        self.now = now
+#: what a hand-made step predicts: a 5 s pre-copy
+PREDICTED = {'algorithm': 'precopy', 'total_s': 5.0, 'downtime_ms': 50.0,
+             'bytes': 1, 'converges': True}
 
-    def __call__(self):
-        return self.now
+
+def move(vm_id, source, destination, start_s=0.0, end_s=5.0, path=(),
+         predicted=None):
+    """A hand-made pre-copy step, as the planner stores one.
+
+    :param path: the links it uses, ``[[a, b], ...]``
+    :param predicted: the prediction; :data:`PREDICTED` when None
+    """
+    return dict(vm=vm_id, source=source, destination=destination,
+                algorithm='precopy',
+                predicted=PREDICTED if predicted is None else predicted,
+                path=[list(link) for link in path], planned_start_s=start_s,
+                planned_end_s=end_s)
+
+
+def manual_plan(c, *steps):
+    """Store a plan of hand-made steps (:func:`move`), ready to execute."""
+    return c.db.create_plan('manual', {}, {'moves': []}, list(steps),
+                            'planned')
 
 
 class RecordingExecutor(Executor):
@@ -64,7 +82,7 @@ class Cluster:
     live: object
     executor: RecordingExecutor
     engine: object
-    clock: Clock
+    clock: fixtures.Clock
     placement: dict
 
     def report(self, *names):
@@ -96,7 +114,7 @@ class Cluster:
 
 
 def cluster(tmp_path, hosts, vms, placement, settings=None, sizes=None):
-    clock = Clock()
+    clock = fixtures.Clock(1000.0)
     db = db_api.Database(f'sqlite:///{tmp_path}/t.sqlite')
     db.sync()
     live = livemodel.LiveModel(30, clock=clock)

@@ -1,9 +1,7 @@
-"""Helpers for the agent and fake-driver tests: a three-host snapshot,
-agent config, migration steps."""
+"""Data of the agent and fake-driver tests: a three-host snapshot, an
+agent's config, migration steps."""
 
 import json
-import threading
-import time
 
 from oslo_config import cfg
 
@@ -65,40 +63,3 @@ def step(step_id='p1-0', vm='vm1', source='a', destination='b',
                    'converges': True, 'iterations': iterations},
         destination_uri=f'fake://{destination}')
 
-
-class ConductorStub:
-    """Records the casts agents send to the conductor, validated."""
-
-    def __init__(self):
-        self.got = {'report_measurements': [], 'migration_progress': [],
-                    'migration_result': []}
-        self.cond = threading.Condition()
-
-    def _add(self, kind, value):
-        with self.cond:
-            self.got[kind].append(value)
-            self.cond.notify_all()
-
-    def report_measurements(self, ctxt, report):
-        self._add('report_measurements',
-                  messages.HostReport.from_primitive(report))
-
-    def migration_progress(self, ctxt, progress):
-        self._add('migration_progress',
-                  messages.Progress.from_primitive(progress))
-
-    def migration_result(self, ctxt, result):
-        self._add('migration_result', messages.Result.from_primitive(result))
-
-    def wait_for(self, kind, pred=lambda v: True, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                found = [v for v in self.got[kind] if pred(v)]
-                if found:
-                    return found
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f'no {kind} within {timeout} s: '
-                                         f'{self.got}')
-                self.cond.wait(left)

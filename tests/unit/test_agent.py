@@ -8,13 +8,10 @@ import time
 import oslo_messaging
 import pytest
 
-from nova_livemig.agent import manager as agent_mod
 from nova_livemig import exception
 from nova_livemig import messages
-from nova_livemig import plugins
-from nova_livemig import rpc
-from nova_livemig.agent import rpcapi
 from nova_livemig.cmd import agent as agent_cmd
+from tests import fixtures
 from tests.unit import fakehosts
 
 FAST = {'agent__monitor_interval_s': 0.01,
@@ -23,55 +20,11 @@ FAST = {'agent__monitor_interval_s': 0.01,
         'fake_driver__time_scale': 0.3}
 
 
-class Cluster:
-    """Agents a and b (and c when asked) plus the conductor stub, on one
-    fake:// transport."""
-
-    def __init__(self, tmp_path, hosts=('a', 'b'), **overrides):
-        self.conf = fakehosts.make_conf(tmp_path, 'a', **dict(FAST,
-                                                              **overrides))
-        self.transport = rpc.get_transport(self.conf)
-        self.stub = fakehosts.ConductorStub()
-        self.server = rpc.get_server(self.transport, rpc.CONDUCTOR_TOPIC,
-                                     'conductor', [self.stub])
-        self.server.start()
-        self.agents = {}
-        for host in hosts:
-            conf = fakehosts.make_conf(tmp_path, host,
-                                       **dict(FAST, **overrides))
-            driver = plugins.load(plugins.DRIVERS, 'fake',
-                                  invoke_args=(conf,))
-            self.agents[host] = agent_mod.Agent(conf, driver, self.transport)
-            self.agents[host].start()
-        self.api = rpcapi.AgentAPI(self.transport, timeout=10)
-
-    def stop(self):
-        for agent in self.agents.values():
-            agent.stop()
-        self.server.stop()
-        self.server.wait()
-        self.transport.cleanup()
-
-    def result(self, step_id):
-        return self.stub.wait_for('migration_result',
-                                  lambda r: r.step_id == step_id)[0]
-
-
 @pytest.fixture
-def cluster(tmp_path):
-    made = []
-
-    def make(**kw):
-        made.append(Cluster(tmp_path, **kw))
-        return made[-1]
-    yield make
-    for c in made:
-        c.stop()
-
-
-def vms_of(c, host):
-    report = messages.HostReport.from_primitive(c.api.measure({}, host))
-    return sorted(v['id'] for v in report.vms)
+def cluster(agents):
+    """Agents a and b (and c when asked) and the conductor stub, on one
+    fake:// transport: ``cluster(hosts=..., **overrides)``."""
+    return lambda **kw: agents(**dict(FAST, **kw))
 
 
 def test_measure_call_returns_a_valid_host_report(cluster):
@@ -79,8 +32,8 @@ def test_measure_call_returns_a_valid_host_report(cluster):
     report = messages.HostReport.from_primitive(c.api.measure({}, 'a'))
     assert report.host['name'] == 'a' and report.driver == 'fake'
     assert report.migration_uri == 'fake://a'
-    assert vms_of(c, 'a') == ['vm1', 'vm2', 'vm3', 'vm4']
-    assert vms_of(c, 'b') == ['vm9']
+    assert c.vms_of('a') == ['vm1', 'vm2', 'vm3', 'vm4']
+    assert c.vms_of('b') == ['vm9']
 
 
 def test_agents_report_measurements_periodically(cluster):
@@ -110,7 +63,7 @@ def test_live_migrate_reports_progress_then_result_and_moves_vm(cluster):
     assert len(seen) >= 3
     done = [p.processed_bytes for p in seen]
     assert done == sorted(done)
-    assert 'vm1' in vms_of(c, 'b') and 'vm1' not in vms_of(c, 'a')
+    assert 'vm1' in c.vms_of('b') and 'vm1' not in c.vms_of('a')
     job = messages.JobStatus.from_primitive(c.api.get_job({}, 'a', 'p1-0'))
     assert job.state == 'completed'
     assert job.result == result.to_primitive()
@@ -170,7 +123,7 @@ def test_garbled_live_migrate_is_rejected_with_a_logged_reason(cluster,
     assert c.stub.got['migration_progress'] == []
     assert c.stub.got['migration_result'] == []
     assert c.api.get_job({}, 'a', 'p1-0')['state'] == 'unknown'
-    assert vms_of(c, 'a') == ['vm1', 'vm2', 'vm3', 'vm4']
+    assert c.vms_of('a') == ['vm1', 'vm2', 'vm3', 'vm4']
 
 
 def test_injected_failure_gives_a_failed_result_on_the_source(cluster):
@@ -179,7 +132,7 @@ def test_injected_failure_gives_a_failed_result_on_the_source(cluster):
     result = c.result('p1-0')
     assert (result.state, result.host) == ('failed', 'a')
     assert 'injected failure' in result.error
-    assert 'vm2' in vms_of(c, 'a')
+    assert 'vm2' in c.vms_of('a')
 
 
 def test_destination_down_and_unknown_vm_fail(cluster):
@@ -200,7 +153,7 @@ def test_destination_down_and_unknown_vm_fail(cluster):
     assert misrouted.state == 'failed'
     assert "MigrationStep.source: got 'a'; allowed: this agent's host (b)" \
         in misrouted.error
-    assert 'vm1' in vms_of(c, 'a')
+    assert 'vm1' in c.vms_of('a')
 
 
 def test_abort_on_request_and_at_the_deadline(cluster):
@@ -217,7 +170,7 @@ def test_abort_on_request_and_at_the_deadline(cluster):
     late = c.result('s2')
     assert late.state == 'aborted'
     assert late.stats['total_s'] >= 0.2
-    assert sorted(vms_of(c, 'a')) == ['vm1', 'vm2', 'vm3', 'vm4']
+    assert sorted(c.vms_of('a')) == ['vm1', 'vm2', 'vm3', 'vm4']
 
 
 def test_hybrid_switches_to_postcopy_after_the_first_pass(cluster):
@@ -246,7 +199,7 @@ def test_command_serves_until_stopped_and_masks_the_password(tmp_path,
     conf_file = tmp_path / 'agent.conf'
     conf_file.write_text(
         '[DEFAULT]\ntransport_url = fake://nova:s3cr3t@localhost/\n'
-        '[agent]\nhost = a\n'
+        '[agent]\nhost = a\ndriver = fake\n'
         f'[fake_driver]\nstate_dir = {tmp_path / "state"}\n'
         f'snapshot_file = {fakehosts.write_snapshot(tmp_path)}\n')
     stop = threading.Event()
@@ -254,10 +207,8 @@ def test_command_serves_until_stopped_and_masks_the_password(tmp_path,
     thread = threading.Thread(target=lambda: status.append(agent_cmd.main(
         ['--config-file', str(conf_file)], stop_event=stop)))
     thread.start()
-    deadline = time.monotonic() + 10
-    while not (tmp_path / 'state' / 'a.json').exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    fixtures.wait_until((tmp_path / 'state' / 'a.json').exists,
+                        interval_s=0.05, what='the agent serving')
     time.sleep(0.3)
     stop.set()
     thread.join(10)

@@ -15,11 +15,11 @@ from nova_livemig.agent import manager as agent_mod
 from nova_livemig import cost
 from nova_livemig import drivers
 from nova_livemig import messages
-from nova_livemig import plugins
 from nova_livemig import rpc
 from nova_livemig.agent import rpcapi
-from nova_livemig.algorithms import precopy
+from nova_livemig.algorithms import downtime
 from nova_livemig.drivers import migration
+from tests import fixtures
 from tests.unit import fakehosts
 
 FAST = {'agent__monitor_interval_s': 0.01,
@@ -28,51 +28,11 @@ FAST = {'agent__monitor_interval_s': 0.01,
         'fake_driver__time_scale': 0.3}
 
 
-class Node:
-    """Agents a and b and the conductor stub on one fake:// transport."""
-
-    def __init__(self, tmp_path, **overrides):
-        opts = dict(FAST, **overrides)
-        conf = fakehosts.make_conf(tmp_path, 'a', **opts)
-        self.transport = rpc.get_transport(conf)
-        self.stub = fakehosts.ConductorStub()
-        self.server = rpc.get_server(self.transport, rpc.CONDUCTOR_TOPIC,
-                                     'conductor', [self.stub])
-        self.server.start()
-        self.agents = {}
-        for host in ('a', 'b'):
-            conf = fakehosts.make_conf(tmp_path, host, **opts)
-            driver = plugins.load(plugins.DRIVERS, 'fake',
-                                  invoke_args=(conf,))
-            self.agents[host] = agent_mod.Agent(conf, driver, self.transport)
-            self.agents[host].start()
-        self.agent = self.agents['a']
-        self.driver = self.agent.driver
-        self.api = rpcapi.AgentAPI(self.transport, timeout=10)
-
-    def stop(self):
-        for agent in self.agents.values():
-            agent.stop()
-        self.server.stop()
-        self.server.wait()
-        self.transport.cleanup()
-
-    def vms_of(self, host):
-        report = messages.HostReport.from_primitive(
-            self.api.measure({}, host))
-        return sorted(v['id'] for v in report.vms)
-
-
 @pytest.fixture
-def node(tmp_path):
-    made = []
-
-    def make(**overrides):
-        made.append(Node(tmp_path, **overrides))
-        return made[-1]
-    yield make
-    for n in made:
-        n.stop()
+def node(agents):
+    """Agents a and b and the conductor stub on one fake:// transport;
+    ``node().agent`` and ``.driver`` are a's: ``node(**overrides)``."""
+    return lambda **overrides: agents(**dict(FAST, **overrides))
 
 
 def nova_step(algorithm='precopy', bandwidth_mib_s=200.0,
@@ -89,23 +49,15 @@ def expected_limit_ms(max_downtime_ms, bandwidth_mib_s):
     """QEMU's downtime limit the agent should set with the default
     ``[cost_model]`` (``cost.CostParams()``): the target less the
     switchover and the device state over the link
-    (precopy.downtime_limit_ms), whole ms."""
+    (downtime.downtime_limit_ms), whole ms."""
     params = cost.CostParams()
-    limit = precopy.downtime_limit_ms(
+    limit = downtime.downtime_limit_ms(
         max_downtime_ms, bandwidth_mib_s * cost.MIB, params)
     # the same by hand, so that the test does not just repeat the model
     assert limit == pytest.approx(
         max_downtime_ms - params.switchover_ms
         - params.device_state_mib / bandwidth_mib_s * 1000.0)
     return int(limit)
-
-
-def wait_until(pred, timeout=10.0, what='the condition'):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f'{what} not met within {timeout} s')
-        time.sleep(0.01)
 
 
 # -- a job started by nova gets tuned, watched and reported --------------
@@ -169,7 +121,7 @@ def test_tuned_job_is_never_switched_nor_aborted_by_the_agent(node):
                                deadline_s=0.01)
     n.driver.start_external_job(step)
     n.api.tune_migration({}, 'a', step.to_primitive())
-    wait_until(lambda: n.driver.tunings, what='tuned')
+    fixtures.wait_until(lambda: n.driver.tunings, what='tuned')
     assert n.agent.abort_migration('p1-0') is False
     result = n.stub.wait_for('migration_result')[0]
     assert result.state == 'completed'
@@ -194,10 +146,11 @@ def test_job_failing_under_nova_is_reported_failed_on_the_source(node):
 def test_no_job_within_the_grace_period_reports_nothing(node, caplog):
     n = node()
     n.agent.tune_grace_s = 0.1
-    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent.manager'):
+    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent.tuning'):
         n.api.tune_migration({}, 'a', nova_step().to_primitive())
-        wait_until(lambda: 'no migration of vm1 runs on a' in caplog.text,
-                   what='the reason logged')
+        fixtures.wait_until(
+            lambda: 'no migration of vm1 runs on a' in caplog.text,
+            what='the reason logged')
     assert 'nova reports how it ends' in caplog.text
     assert n.driver.tunings == []
     assert n.stub.got['migration_progress'] == []
@@ -224,10 +177,11 @@ def test_driver_that_cannot_follow_a_job_logs_why(node, caplog,
     # a driver without attach_job: the ComputeDriver default
     monkeypatch.setattr(type(n.driver), 'attach_job',
                         drivers.ComputeDriver.attach_job)
-    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent.manager'):
+    with caplog.at_level(logging.WARNING, logger='nova_livemig.agent.tuning'):
         n.api.tune_migration({}, 'a', step.to_primitive())
-        wait_until(lambda: 'cannot follow a migration it did not start'
-                   in caplog.text, what='the reason logged')
+        fixtures.wait_until(
+            lambda: 'cannot follow a migration it did not start'
+            in caplog.text, what='the reason logged')
     assert n.driver.tunings == []
     assert n.api.get_job({}, 'a', 'p1-0')['state'] == 'unknown'
 
@@ -238,14 +192,16 @@ def test_garbled_tune_is_rejected_with_a_logged_reason(node, caplog):
     n = node()
     step = nova_step()
     n.driver.start_external_job(step)
-    with caplog.at_level(logging.ERROR, logger='nova_livemig.agent.manager'):
+    # the endpoint (agent.manager) and the tuning (agent.tuning) log them
+    with caplog.at_level(logging.ERROR, logger='nova_livemig.agent'):
         n.api.tune_migration({}, 'a', dict(step.to_primitive(),
                                            max_downtime_ms=-5))
         n.api.tune_migration({}, 'a', 'not a step')
         n.api.tune_migration({}, 'a', dict(step.to_primitive(),
                                            source='b', destination='a'))
-        wait_until(lambda: caplog.text.count('tune_migration') >= 3,
-                   what='three rejections logged')
+        fixtures.wait_until(
+            lambda: caplog.text.count('tune_migration') >= 3,
+            what='three rejections logged')
     text = caplog.text
     assert 'tune_migration rejected: invalid step: ' \
         'MigrationStep.max_downtime_ms: got -5' in text
@@ -270,8 +226,8 @@ def test_client_pinned_to_1_0_does_not_send_tune(node, caplog):
         assert old.tune_migration({}, 'a', step.to_primitive()) is False
     assert 'speak an RPC version below 1.1' in caplog.text
     old.get_job({}, 'a', 'p1-0')  # the 1.0 methods still go through
-    wait_until(lambda: n.driver.job_info('vm1').finished,
-               what='nova\'s job ended')
+    fixtures.wait_until(lambda: n.driver.job_info('vm1').finished,
+                        what='nova\'s job ended')
     assert n.driver.tunings == []
     assert n.stub.got['migration_result'] == []
 
@@ -301,8 +257,9 @@ def test_agent_endpoint_serves_1_1_and_a_1_0_agent_refuses_it(node,
         client = rpcapi.AgentAPI(n.transport, timeout=5)
         with caplog.at_level(logging.ERROR, logger='oslo_messaging'):
             client.tune_migration({}, 'old', nova_step().to_primitive())
-            wait_until(lambda: 'UnsupportedVersion' in caplog.text,
-                       what='the 1.0 server refusing 1.1')
+            fixtures.wait_until(
+                lambda: 'UnsupportedVersion' in caplog.text,
+                what='the 1.0 server refusing 1.1')
         assert client.get_job({}, 'old', 'x') == 'old'  # 1.0 still served
         assert old.got == []
     finally:

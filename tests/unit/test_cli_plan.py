@@ -64,17 +64,38 @@ def test_the_table_is_for_people(capsys):
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == 'Plan: drain, draining cmp-r1-03'
+    # drain is scheduled: one row per migration, with its start and end
     assert lines[1].split() == ['VM', 'SOURCE', '->', 'DESTINATION',
-                                'ALGORITHM', 'TIME', 's', 'DOWNTIME', 'ms',
-                                'SENT', 'GiB', 'NOTES']
+                                'ALGORITHM', 'START', 's', 'END', 's',
+                                'TIME', 's', 'DOWNTIME', 'ms', 'SENT', 'GiB',
+                                'MIN', 'Gbit/s', 'NOTES']
     moved = [line.split()[0] for line in lines[2:8]]
     assert sorted(moved) == ['api-02', 'build-01', 'monitor-01',
                              'pg-replica', 'redis-01', 'web-04']
-    # the totals follow the moves (the schedule, if any, comes after)
+    # the totals follow the moves, then the figures of the policy
     assert lines[8] == ''
     assert lines[9].startswith('Total: 6 move(s), ')
     assert lines[9].endswith(' GiB sent')
     assert lines[10].startswith('Migration time: ')
+    assert ' s as scheduled (lower bound ' in lines[10]
+    assert lines[-1] == 'Drain: 1 of 1 host(s) emptied, 6 of 6 VM(s) ' \
+        'moved off'
+
+
+def test_the_unscheduled_table(capsys):
+    status, out, _ = plan(capsys, '--snapshot', EXAMPLE, '--policy',
+                          'drain', '--no-schedule')
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[1].split() == ['VM', 'SOURCE', '->', 'DESTINATION',
+                                'ALGORITHM', 'TIME', 's', 'DOWNTIME', 'ms',
+                                'SENT', 'GiB', 'NOTES']
+    assert lines[8] == ''
+    assert lines[9].startswith('Total: 6 move(s), ')
+    assert lines[10].startswith('Migration time: ')
+    assert lines[10].endswith(' s (sum over the moves), longest downtime '
+                              + lines[10].split()[-2] + ' ms')
+    assert 'Nova default' not in out
 
 
 def test_a_pinned_vm_makes_the_exit_status_1(capsys):

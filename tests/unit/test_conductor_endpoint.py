@@ -2,6 +2,8 @@
 the field named and nothing recorded; plans over in-process RPC."""
 
 import io
+import threading
+import time
 import types
 
 import pytest
@@ -14,6 +16,7 @@ from nova_livemig.conductor import service
 from nova_livemig import model
 from nova_livemig.cmd import control
 from nova_livemig.db import api as db_api
+from tests import fixtures
 from tests.unit import conductor_fixtures as cf
 
 
@@ -26,6 +29,7 @@ def make_conf(tmp_path, **overrides):
     conf.set_override('publish_path', str(tmp_path / 'snapshot.json'),
                       'conductor')
     conf.set_override('host', 'cond-1', 'conductor')
+    conf.set_override('executor', 'noop', 'conductor')
     conf.set_override('algorithms', ['precopy'], 'planner')
     for (group, name), value in overrides.items():
         conf.set_override(name, value, group)
@@ -42,7 +46,7 @@ def ep(tmp_path):
     conf = make_conf(tmp_path)
     db = db_api.from_conf(conf)
     executor = cf.RecordingExecutor()
-    cond = service.Conductor(conf, db, executor, clock=cf.Clock(1000.0))
+    cond = service.Conductor(conf, db, executor, clock=fixtures.Clock(1000.0))
     endpoint = manager.ConductorEndpoint(cond)
     endpoint.report_measurements({}, report('a', [
         dict(cf.vm('v1'), host='a'), dict(cf.vm('v2'), host='a')]))
@@ -154,12 +158,25 @@ def test_cli_over_in_process_rpc(tmp_path):
         args = types.SimpleNamespace(
             action='create', plan_id=None, policy='drain', vm=[],
             host=['a'], dry_run=True, json=False, no_wait=False,
-            interval=0.1)
+            interval=0.1, limit=50, marker=None, older_than_days=None)
         assert control.run_plan(args, conf, api, out) == 0
         assert 'v1' in out.getvalue() and 'dry run' in out.getvalue()
+        assert control.run_plan(args, conf, api, io.StringIO()) == 0
         args.action, out = 'list', io.StringIO()
         assert control.run_plan(args, conf, api, out) == 0
-        assert 'dry-run' in out.getvalue()
+        assert out.getvalue().count('dry-run') == 2
+        assert '--marker' not in out.getvalue()
+        args.limit, out = 1, io.StringIO()
+        assert control.run_plan(args, conf, api, out) == 0
+        newest = service.conductor.list_plans()[0]['id']
+        assert f'plan list --marker {newest}' in out.getvalue()
+        args.action, args.older_than_days, out = 'purge', 0, io.StringIO()
+        assert control.run_plan(args, conf, api, out) == 0
+        assert out.getvalue().startswith('purged 2 plans and 2 steps')
+        args.older_than_days = None  # and no retention configured
+        with pytest.raises(exception.LivemigError,
+                           match='plan_retention_days'):
+            control.run_plan(args, conf, api, io.StringIO())
         args.action, args.policy = 'create', 'nosuch'
         with pytest.raises(exception.LivemigError, match='nosuch') as err:
             control.run_plan(args, conf, api, io.StringIO())
@@ -170,3 +187,158 @@ def test_cli_over_in_process_rpc(tmp_path):
     finally:
         service.stop()
         rpc.cleanup(transport)
+
+
+# Paging and retention -------------------------------------------------------
+
+DAY_S = 86400.0
+
+
+def test_list_plans_pages_without_documents(ep):
+    ids = [ep.create_plan({}, 'drain', [], ['a'], True)['id']
+           for _ in range(3)]
+    first = ep.list_plans({}, 2)
+    assert 'document' not in first[0] and first[0]['dry_run']
+    rest = ep.list_plans({}, 2, first[-1]['id'])
+    assert sorted(p['id'] for p in first + rest) == sorted(ids)
+    assert len(rest) == 1
+    assert len(ep.list_plans({})) == 3
+
+
+@pytest.mark.parametrize('limit, marker, field', [
+    (0, None, 'limit'), ('5', None, 'limit'), (True, None, 'limit'),
+    (5, '', 'marker'), (5, 7, 'marker'),
+])
+def test_bad_list_plans_raises_naming_the_field(ep, limit, marker, field):
+    with pytest.raises(exception.InvalidInput) as err:
+        ep.list_plans({}, limit, marker)
+    assert err.value.field == field
+
+
+def _age(db, plan_id, days):
+    """Make a plan ``days`` older than now."""
+    import sqlalchemy as sa
+    from nova_livemig.db import models
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(models.Plan).where(
+            models.Plan.id == plan_id).values(
+            created_at=time.time() - days * DAY_S))
+
+
+def test_purge_keeps_executing_and_recent_plans(ep):
+    executing = ep.create_plan({}, 'drain', [], ['a'], False)
+    ep.execute_plan({}, executing['id'])
+    old_dry_run = ep.create_plan({}, 'drain', [], ['a'], True)
+    recent = ep.create_plan({}, 'drain', [], ['a'], True)
+    for plan in (executing, old_dry_run):
+        _age(ep.conductor.db, plan['id'], 10)
+    ep.conductor.clock.now = time.time()
+    done = ep.purge_plans({}, 5)
+    assert done == {'plans': 1, 'steps': 2, 'older_than_days': 5}
+    left = {p['id']: p['state'] for p in ep.list_plans({})}
+    assert left == {executing['id']: 'executing', recent['id']: 'dry-run'}
+    with pytest.raises(exception.NotFound):
+        ep.show_plan({}, old_dry_run['id'])
+
+
+def test_purge_without_days_uses_the_retention_or_says_what_is_missing(ep):
+    ep.create_plan({}, 'drain', [], ['a'], True)
+    with pytest.raises(exception.InvalidInput,
+                       match=r'\[conductor\] plan_retention_days'):
+        ep.purge_plans({})
+    ep.conductor.conf.set_override('plan_retention_days', 3, 'conductor')
+    ep.conductor.clock.now = time.time() + 2 * DAY_S
+    assert ep.purge_plans({})['plans'] == 0
+    ep.conductor.clock.now = time.time() + 4 * DAY_S
+    assert ep.purge_plans({}) == {'plans': 1, 'steps': 2,
+                                  'older_than_days': 3}
+
+
+@pytest.mark.parametrize('days', [-1, 1.5, '3', True])
+def test_bad_purge_days_are_refused(ep, days):
+    with pytest.raises(exception.InvalidInput, match='older_than_days'):
+        ep.purge_plans({}, days)
+
+
+def test_running_conductor_applies_the_retention(tmp_path):
+    conf = make_conf(tmp_path)
+    conf.set_override('plan_retention_days', 1, 'conductor')
+    db = db_api.from_conf(conf)
+    old = db.create_plan('drain', {'dry_run': True}, {'moves': []}, [],
+                         'dry-run')
+    cond = service.Conductor(conf, db, cf.RecordingExecutor(),
+                             clock=fixtures.Clock(time.time() + 2 * DAY_S))
+    cond.start()
+    try:
+        deadline = time.monotonic() + 10
+        while db.list_plans():
+            assert time.monotonic() < deadline, 'the old plan is still there'
+            time.sleep(0.05)
+    finally:
+        cond.stop()
+    with pytest.raises(exception.NotFound):
+        db.get_plan(old['id'])
+
+
+def test_no_retention_thread_by_default(tmp_path):
+    conf = make_conf(tmp_path)
+    db = db_api.from_conf(conf)
+    cond = service.Conductor(conf, db, cf.RecordingExecutor())
+    cond.start()
+    try:
+        assert cond._retention is None
+    finally:
+        cond.stop()
+
+
+# Safe defaults ---------------------------------------------------------------
+
+def test_default_executor_is_nova_and_refuses_without_credentials(
+        tmp_path, capsys):
+    """The shipped default asks Nova; unconfigured, the conductor does not
+    start, and says which options to set."""
+    from nova_livemig.cmd import conductor as conductor_cmd
+    conf_file = tmp_path / 'conductor.conf'
+    conf_file.write_text(
+        f'[database]\nconnection = sqlite:///{tmp_path}/c.sqlite\n')
+    status = conductor_cmd.main(['--config-file', str(conf_file)],
+                                stop_event=threading.Event())
+    err = capsys.readouterr().err
+    assert status == 2, err
+    for name in ('[nova] auth_type', 'auth_url', 'username', 'password',
+                 'project_name', 'user_domain_name', 'project_domain_name',
+                 '[conductor] executor = nova'):
+        assert name in err
+
+
+def test_half_configured_nova_names_the_missing_options_not_secrets(
+        tmp_path, capsys):
+    from nova_livemig.cmd import conductor as conductor_cmd
+    conf_file = tmp_path / 'conductor.conf'
+    conf_file.write_text(
+        f'[database]\nconnection = sqlite:///{tmp_path}/c.sqlite\n'
+        '[nova]\nauth_type = password\nusername = nova\n'
+        'password = s3cr3t-Pa55\n')
+    status = conductor_cmd.main(['--config-file', str(conf_file)],
+                                stop_event=threading.Event())
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert '[nova] auth_url' in err
+    assert '[conductor] executor = nova' in err
+    assert 's3cr3t-Pa55' not in err
+
+
+def test_unknown_executor_is_still_a_plugin_error(tmp_path):
+    conf = make_conf(tmp_path)
+    conf.set_override('executor', 'warp', 'conductor')
+    with pytest.raises(exception.PluginLoadError, match='installed: '):
+        service.load_executor(conf)
+
+
+def test_shipped_defaults_are_the_real_ones():
+    conf = cfg.ConfigOpts()
+    conf_mod.register_opts(conf)
+    conf([], default_config_files=[], default_config_dirs=[])
+    assert conf.conductor.executor == 'nova'
+    assert conf.agent.driver == 'libvirt'
+    assert conf.conductor.plan_retention_days == 0

@@ -16,14 +16,19 @@ def report(name, vms, at, state='up'):
             'driver': 'fake', 'migration_uri': f'fake://{name}'}
 
 
+@pytest.fixture
+def live(clock):
+    """A live model (hosts down after 30 s without a report) on the test
+    clock, at 100 s."""
+    return livemodel.LiveModel(30, clock=clock)
+
+
 def test_no_reports_is_a_clear_error():
     with pytest.raises(exception.InvalidInput, match='agent report'):
         livemodel.LiveModel(30).snapshot()
 
 
-def test_snapshot_from_reports_and_stale_hosts_go_down():
-    clock = cf.Clock(100.0)
-    live = livemodel.LiveModel(30, clock=clock)
+def test_snapshot_from_reports_and_stale_hosts_go_down(live, clock):
     live.update(report('a', [cf.vm('v1')], 100.0))
     clock.now = 120.0
     live.update(report('b', [], 120.0))
@@ -38,9 +43,7 @@ def test_snapshot_from_reports_and_stale_hosts_go_down():
     assert not live.is_fresh('a') and live.is_fresh('b')
 
 
-def test_completed_move_wins_over_older_reports():
-    clock = cf.Clock(100.0)
-    live = livemodel.LiveModel(30, clock=clock)
+def test_completed_move_wins_over_older_reports(live):
     live.update(report('a', [cf.vm('v1')], 100.0))
     live.update(report('b', [], 100.0))
     live.vm_moved('v1', 'b', at=101.0)
@@ -50,16 +53,14 @@ def test_completed_move_wins_over_older_reports():
     assert live.snapshot().vms['v1'].host == 'a'
 
 
-def test_vm_in_two_reports_is_where_the_newest_says():
-    live = livemodel.LiveModel(30, clock=cf.Clock(100.0))
+def test_vm_in_two_reports_is_where_the_newest_says(live):
     live.update(report('a', [cf.vm('v1')], 90.0))
     live.update(report('b', [cf.vm('v1')], 95.0))
     assert live.snapshot().vms['v1'].host == 'b'
     assert not live.update(report('b', [], 80.0))  # older: ignored
 
 
-def test_garbled_report_is_rejected_and_changes_nothing():
-    live = livemodel.LiveModel(30, clock=cf.Clock(100.0))
+def test_garbled_report_is_rejected_and_changes_nothing(live):
     live.update(report('a', [cf.vm('v1')], 100.0))
     bad = report('a', [dict(cf.vm('v1'), memory_mib=-5)], 101.0)
     with pytest.raises(exception.InvalidInput, match='memory_mib'):
@@ -67,14 +68,15 @@ def test_garbled_report_is_rejected_and_changes_nothing():
     assert live.snapshot().vms['v1'].memory_mib == 2048
 
 
-def test_topology_network_is_used_and_unknown_hosts_hang_off_a_switch():
+def test_topology_network_is_used_and_unknown_hosts_hang_off_a_switch(
+        clock):
     topo = model.from_primitive({
         'version': 1, 'hosts': [cf.host('a'), cf.host('b')], 'vms': [],
         'network': {'switches': ['tor'], 'links': [
             {'a': 'a', 'b': 'tor', 'gbit_s': 25.0},
             {'a': 'b', 'b': 'tor', 'gbit_s': 25.0}]}})
     live = livemodel.LiveModel(30, topology=topo, default_link_gbit_s=1.0,
-                               clock=cf.Clock(100.0))
+                               clock=clock)
     for name in ('a', 'c'):
         live.update(report(name, [], 100.0))
     snap = live.snapshot()
@@ -83,8 +85,7 @@ def test_topology_network_is_used_and_unknown_hosts_hang_off_a_switch():
     assert links[('c', livemodel.SWITCH)] == 1.0
 
 
-def test_publish_is_atomic_and_readable(tmp_path):
-    live = livemodel.LiveModel(30, clock=cf.Clock(100.0))
+def test_publish_is_atomic_and_readable(live, tmp_path):
     live.update(report('a', [cf.vm('v1')], 100.0))
     path = tmp_path / 'pub' / 'snapshot.json'
     live.publish(str(path))
@@ -93,9 +94,7 @@ def test_publish_is_atomic_and_readable(tmp_path):
     json.loads(path.read_text())
 
 
-def test_moved_vm_stays_accounted_for_when_its_host_goes_quiet():
-    clock = cf.Clock(100.0)
-    live = livemodel.LiveModel(30, clock=clock)
+def test_moved_vm_stays_accounted_for_when_its_host_goes_quiet(live):
     live.update(report('a', [cf.vm('v1')], 100.0))
     live.update(report('b', [], 100.0))
     live.vm_moved('v1', 'b', at=101.0)
@@ -103,9 +102,7 @@ def test_moved_vm_stays_accounted_for_when_its_host_goes_quiet():
     assert live.snapshot().vms['v1'].host == 'b'
 
 
-def test_after_an_outage_hosts_get_time_to_report_again():
-    clock = cf.Clock(100.0)
-    live = livemodel.LiveModel(30, clock=clock)
+def test_after_an_outage_hosts_get_time_to_report_again(live, clock):
     live.update(report('a', [], 100.0))
     live.update(report('b', [], 100.0))
     clock.now = 200.0  # nothing came for 100 s: an outage

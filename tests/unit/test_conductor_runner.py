@@ -7,6 +7,8 @@ agents' results.
 
 import pytest
 
+from nova_livemig.conductor import dispatch
+from nova_livemig.conductor import outcomes
 from nova_livemig.conductor import runner
 from nova_livemig import messages
 from tests.unit import conductor_fixtures as cf
@@ -14,8 +16,6 @@ from tests.unit import conductor_fixtures as cf
 HOSTS = {'a': 'up', 'b': 'up', 'c': 'up'}
 VMS = [cf.vm(f'v{i}') for i in range(1, 5)]
 ON_A = {f'v{i}': 'a' for i in range(1, 5)}
-PRED = {'algorithm': 'precopy', 'total_s': 5.0, 'downtime_ms': 50.0,
-        'bytes': 1, 'converges': True}
 
 
 def age(c, seconds, *reporting):
@@ -82,13 +82,7 @@ def test_capacity_respected_at_each_instant(tmp_path):
     vms = [cf.vm('x', memory_mib=3000), cf.vm('y', memory_mib=3000)]
     c = cf.cluster(tmp_path, hosts, vms, {'x': 'b', 'y': 'a'},
                    sizes={'b': {'memory_mib': 4096}})
-    steps = [dict(vm='y', source='a', destination='b', algorithm='precopy',
-                  predicted=PRED, path=[],
-                  planned_start_s=0.0, planned_end_s=5.0),
-             dict(vm='x', source='b', destination='c', algorithm='precopy',
-                  predicted=PRED, path=[],
-                  planned_start_s=0.0, planned_end_s=5.0)]
-    plan = c.db.create_plan('manual', {}, {'moves': []}, steps, 'planned')
+    plan = cf.manual_plan(c, cf.move('y', 'a', 'b'), cf.move('x', 'b', 'c'))
     c.engine.execute(plan['id'])
     c.engine.run_once()
     assert [m['vm'] for m in c.executor.started] == ['x']
@@ -105,13 +99,8 @@ def test_schedule_order_is_followed(tmp_path):
     shared host (here the scheduler delayed v2), even when the host limits
     would let it start."""
     c = cf.cluster(tmp_path, HOSTS, VMS[:2], {'v1': 'a', 'v2': 'a'})
-    steps = [dict(vm='v1', source='a', destination='b', algorithm='precopy',
-                  predicted=PRED, path=[],
-                  planned_start_s=0.0, planned_end_s=5.0),
-             dict(vm='v2', source='a', destination='c', algorithm='precopy',
-                  predicted=PRED, path=[],
-                  planned_start_s=6.0, planned_end_s=11.0)]
-    plan = c.db.create_plan('manual', {}, {'moves': []}, steps, 'planned')
+    plan = cf.manual_plan(c, cf.move('v1', 'a', 'b'),
+                          cf.move('v2', 'a', 'c', start_s=6.0, end_s=11.0))
     c.engine.execute(plan['id'])
     c.engine.run_once()
     assert [m['vm'] for m in c.executor.started] == ['v1']
@@ -210,14 +199,14 @@ def test_lost_cast_is_retried_as_a_new_step_never_the_same(tmp_path):
     # a lost message is not the destination's fault: same move again
     assert c.executor.started[1]['destination'] == first['destination']
     # ... a bounded number of times, then it is a failure like any other
-    for _ in range(runner.LOST_RETRIES + 3):
+    for _ in range(outcomes.LOST_RETRIES + 3):
         c.clock.now += 6
         c.report()
         c.engine.run_once()
     plan = c.db.get_plan(plan['id'])
-    lost = [s for s in plan['steps'] if runner.LOST in (s['error'] or '')]
-    assert len(lost) >= runner.LOST_RETRIES + 1
-    assert plan['steps'][runner.LOST_RETRIES + 1]['destination'] != \
+    lost = [s for s in plan['steps'] if outcomes.LOST in (s['error'] or '')]
+    assert len(lost) >= outcomes.LOST_RETRIES + 1
+    assert plan['steps'][outcomes.LOST_RETRIES + 1]['destination'] != \
         first['destination']
 
 
@@ -245,7 +234,7 @@ def test_restarted_conductor_reattaches_running_steps(tmp_path):
     assert states.count('running') == 2
     for step_id in started:
         step = c.db.get_step(step_id)
-        c.result(runner.step_message(step, engine.settings))
+        c.result(dispatch.step_message(step, engine.settings))
     plan = drive(c, plan['id'])
     assert plan['state'] == 'completed'
     ids = [m['step_id'] for m in executor.started]
@@ -288,8 +277,8 @@ def test_step_message_is_valid_for_every_algorithm():
                           'downtime_ms': 1.0, 'bytes': 1,
                           'converges': True}}
     for algorithm in messages.ALGORITHMS:
-        msg = runner.step_message(dict(step, algorithm=algorithm),
-                                     runner.Settings())
+        msg = dispatch.step_message(dict(step, algorithm=algorithm),
+                                    runner.Settings())
         assert msg['algorithm'] == algorithm
         assert (msg['postcopy_after_s'] is not None) == (
             algorithm == 'postcopy')
@@ -297,10 +286,8 @@ def test_step_message_is_valid_for_every_algorithm():
 
 def test_invalid_step_is_skipped_not_sent(tmp_path):
     c = cf.cluster(tmp_path, HOSTS, VMS[:1], {'v1': 'a'})
-    steps = [dict(vm='v1', source='a', destination='b', algorithm='precopy',
-                  predicted={'total_s': 5.0}, path=[],
-                  planned_start_s=0.0, planned_end_s=5.0)]
-    plan = c.db.create_plan('manual', {}, {'moves': []}, steps, 'planned')
+    plan = cf.manual_plan(c, cf.move('v1', 'a', 'b',
+                                     predicted={'total_s': 5.0}))
     c.engine.execute(plan['id'])
     c.engine.run_once()
     assert c.executor.started == []
@@ -315,13 +302,9 @@ def test_link_never_carries_more_than_scheduled(tmp_path):
     instant (a hand-over): the second starts only when the first ends."""
     c = cf.cluster(tmp_path, HOSTS, VMS[:2], {'v1': 'a', 'v2': 'b'})
     path = [['a', 'b']]
-    steps = [dict(vm='v1', source='a', destination='c', algorithm='precopy',
-                  predicted=PRED, path=path,
-                  planned_start_s=0.0, planned_end_s=5.0),
-             dict(vm='v2', source='b', destination='c', algorithm='precopy',
-                  predicted=PRED, path=path,
-                  planned_start_s=5.0, planned_end_s=10.0)]
-    plan = c.db.create_plan('manual', {}, {'moves': []}, steps, 'planned')
+    plan = cf.manual_plan(
+        c, cf.move('v1', 'a', 'c', path=path),
+        cf.move('v2', 'b', 'c', start_s=5.0, end_s=10.0, path=path))
     c.engine.execute(plan['id'])
     c.engine.run_once()
     c.engine.run_once()
@@ -375,13 +358,8 @@ def test_temporary_hop_runs_in_order(tmp_path):
     handed over at the same instant) takes the hops one after the other."""
     c = cf.cluster(tmp_path, HOSTS, VMS[:1], {'v1': 'a'},
                    sizes={'c': {'memory_mib': 1024}})
-    steps = [dict(vm='v1', source='a', destination='c', algorithm='precopy',
-                  predicted=PRED, path=[], planned_start_s=0.0,
-                  planned_end_s=5.0),
-             dict(vm='v1', source='c', destination='b', algorithm='precopy',
-                  predicted=PRED, path=[], planned_start_s=5.0,
-                  planned_end_s=10.0)]
-    plan = c.db.create_plan('manual', {}, {'moves': []}, steps, 'planned')
+    plan = cf.manual_plan(c, cf.move('v1', 'a', 'c'),
+                          cf.move('v1', 'c', 'b', start_s=5.0, end_s=10.0))
     c.engine.execute(plan['id'])
     c.engine.run_once()  # no room on c yet: the first hop waits...
     assert c.executor.started == []  # ...and so does the second

@@ -16,13 +16,6 @@ STEP = dict(vm='v1', source='a', destination='b', algorithm='precopy',
             planned_start_s=0.0, planned_end_s=1.0)
 
 
-@pytest.fixture
-def db(tmp_path):
-    d = db_api.Database(f'sqlite:///{tmp_path}/db.sqlite')
-    d.sync()
-    return d
-
-
 def test_migrations_and_models_agree(tmp_path):
     engine = sa.create_engine(f'sqlite:///{tmp_path}/m.sqlite')
     migration.sync(engine)
@@ -107,3 +100,73 @@ def test_lease_one_holder_until_it_expires(db):
     assert db.acquire_lease('periodic', 'c2', 10, now=116.0)  # expired
     db.release_lease('periodic', 'c1')  # not the holder: no effect
     assert not db.acquire_lease('periodic', 'c1', 10, now=117.0)
+
+
+# Paging and retention ------------------------------------------------------
+
+def _plan(db, state, created_at, finished_at=None, steps=1):
+    """A plan in ``state`` with its times set as given."""
+    plan = db.create_plan('drain', {}, {'moves': ['big document']},
+                          [STEP] * steps, state)
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(models.Plan).where(
+            models.Plan.id == plan['id']).values(
+            created_at=created_at, finished_at=finished_at))
+    return plan['id']
+
+
+def test_list_pages_return_every_plan_once_newest_first(db):
+    # three plans share one creation time: the id breaks the tie
+    ids = [_plan(db, 'planned', t) for t in (5.0, 3.0, 3.0, 3.0, 1.0)]
+    everything = [p['id'] for p in db.list_plans()]
+    seen, marker = [], None
+    while True:
+        page = db.list_plans(limit=2, marker=marker)
+        if not page:
+            break
+        assert len(page) <= 2
+        seen += [p['id'] for p in page]
+        marker = page[-1]['id']
+    assert seen == everything
+    assert sorted(seen) == sorted(ids)
+    assert everything[0] == ids[0] and everything[-1] == ids[-1]
+
+
+def test_list_loads_summaries_without_the_document(db):
+    _plan(db, 'planned', 1.0, steps=2)
+    summary = db.list_plans(limit=1)[0]
+    assert 'document' not in summary
+    assert summary['step_counts'] == {'pending': 2}
+    assert summary['request'] == {}
+
+
+def test_list_with_an_unknown_marker_says_so(db):
+    with pytest.raises(exception.NotFound, match="plan 'nope'"):
+        db.list_plans(limit=5, marker='nope')
+
+
+def test_purge_deletes_old_finished_plans_and_keeps_the_rest(db):
+    day = 86400.0
+    old = {state: _plan(db, state, 1.0, 2.0 * day, steps=2)
+           for state in ('completed', 'failed', 'aborted')}
+    old['dry-run'] = _plan(db, 'dry-run', 1.0, steps=2)
+    kept = {state: _plan(db, state, 1.0, None, steps=2)
+            for state in ('planned', 'executing', 'aborting')}
+    kept['recent'] = _plan(db, 'completed', 1.0, 9.0 * day, steps=2)
+    kept['recent dry-run'] = _plan(db, 'dry-run', 9.0 * day, steps=2)
+
+    assert db.purge_plans(before=5.0 * day) == (4, 8)
+    left = {p['id'] for p in db.list_plans()}
+    assert left == set(kept.values())
+    for plan_id in old.values():
+        with pytest.raises(exception.NotFound):
+            db.get_plan(plan_id)
+        assert db.steps(plan_id) == []
+    assert all(len(db.steps(p)) == 2 for p in kept.values())
+    assert db.purge_plans(before=5.0 * day) == (0, 0)
+
+
+def test_purge_never_deletes_an_executing_plan_however_old(db):
+    plan_id = _plan(db, 'executing', 1.0, None)
+    assert db.purge_plans(before=1e12) == (0, 0)
+    assert db.get_plan(plan_id)['state'] == 'executing'

@@ -12,19 +12,6 @@ from nova_livemig.drivers import migration as m
 from tests.unit import fakehosts
 
 
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 def driver(tmp_path, clock, host='a', **overrides):
     return fake.FakeDriver(fakehosts.make_conf(tmp_path, host, **overrides),
                            clock=clock)

@@ -1,4 +1,5 @@
-"""The pure helpers of the libvirt driver, with plain values only.
+"""The libvirt driver's pure helpers that read libvirt's statistics, with
+plain values only.
 
 libvirt is blocked while the module is imported: the helpers must not
 need it.
@@ -24,11 +25,6 @@ def ls():
             sys.modules.pop('libvirt', None)
         else:
             sys.modules['libvirt'] = saved
-
-
-def _step(algorithm, bandwidth_mib_s=0, postcopy_after_s=None):
-    return {'algorithm': algorithm, 'bandwidth_mib_s': bandwidth_mib_s,
-            'postcopy_after_s': postcopy_after_s}
 
 
 # -- job statistics --
@@ -115,90 +111,6 @@ def test_failure_without_any_sample(ls):
     assert job.error == 'peer gone'
 
 
-# -- migrateToURI3 flags and parameters --
-
-def test_precopy_is_live_peer_to_peer_only(ls):
-    flags, params = ls.migrate_args(_step('precopy'))
-    assert flags == ls.VIR_MIGRATE_LIVE | ls.VIR_MIGRATE_PEER2PEER
-    assert params == {}
-
-
-@pytest.mark.parametrize('algorithm,flag', [
-    ('autoconverge', 'VIR_MIGRATE_AUTO_CONVERGE'),
-    ('compress', 'VIR_MIGRATE_COMPRESSED'),
-    ('postcopy', 'VIR_MIGRATE_POSTCOPY'),
-    ('hybrid', 'VIR_MIGRATE_POSTCOPY')])
-def test_each_algorithm_sets_its_flag(ls, algorithm, flag):
-    flags, _params = ls.migrate_args(_step(algorithm))
-    assert flags & getattr(ls, flag)
-    assert flags & ls.VIR_MIGRATE_LIVE and flags & ls.VIR_MIGRATE_PEER2PEER
-    others = {'VIR_MIGRATE_AUTO_CONVERGE', 'VIR_MIGRATE_COMPRESSED',
-              'VIR_MIGRATE_POSTCOPY'} - {flag}
-    assert not any(flags & getattr(ls, o) for o in others)
-
-
-def test_precopy_with_a_postcopy_deadline_can_switch(ls):
-    flags, _ = ls.migrate_args(_step('precopy', postcopy_after_s=20.0))
-    assert flags & ls.VIR_MIGRATE_POSTCOPY
-
-
-def test_bandwidth_cap_in_whole_mib_s_and_zero_is_unlimited(ls):
-    assert ls.migrate_args(_step('precopy', 12.2))[1] == {'bandwidth': 13}
-    assert ls.migrate_args(_step('precopy', 0.3))[1] == {'bandwidth': 1}
-    assert 'bandwidth' not in ls.migrate_args(_step('precopy', 0))[1]
-
-
-def test_compress_methods_and_parallel_connections(ls):
-    flags, params = ls.migrate_args(_step('compress'),
-                                    compression=('zstd',),
-                                    parallel_connections=4)
-    assert flags & ls.VIR_MIGRATE_COMPRESSED
-    assert flags & ls.VIR_MIGRATE_PARALLEL
-    assert params == {'compression': ['zstd'], 'parallel.connections': 4}
-
-
-def test_persistent_domain_moves_its_definition(ls):
-    flags, _ = ls.migrate_args(_step('precopy'), persistent=True)
-    assert flags & ls.VIR_MIGRATE_PERSIST_DEST
-    assert flags & ls.VIR_MIGRATE_UNDEFINE_SOURCE
-
-
-def test_tls_choices(ls):
-    flags, _ = ls.migrate_args(_step('postcopy'), native_tls=True)
-    assert flags & ls.VIR_MIGRATE_TLS
-    assert not flags & ls.VIR_MIGRATE_TUNNELLED
-    flags, _ = ls.migrate_args(_step('precopy'), tunnelled=True)
-    assert flags & ls.VIR_MIGRATE_TUNNELLED
-    with pytest.raises(ValueError, match='exclude'):
-        ls.migrate_args(_step('precopy'), native_tls=True, tunnelled=True)
-
-
-@pytest.mark.parametrize('step', [_step('postcopy'), _step('hybrid'),
-                                  _step('precopy', postcopy_after_s=5)])
-def test_tunnelled_postcopy_is_refused(ls, step):
-    with pytest.raises(ValueError, match='post-copy'):
-        ls.migrate_args(step, tunnelled=True)
-
-
-def test_unknown_algorithm_is_refused(ls):
-    with pytest.raises(ValueError, match='xbzrle-only'):
-        ls.migrate_args(_step('xbzrle-only'))
-
-
-def test_migrate_uri_parameter(ls):
-    _, params = ls.migrate_args(_step('precopy'),
-                                migrate_uri='tcp://10.0.0.2')
-    assert params == {'migrate_uri': 'tcp://10.0.0.2'}
-
-
-def test_downtime_limit_leaves_room_for_the_switchover(ls):
-    # 500 ms target, 5 ms switchover, 0.05 MiB of device state at
-    # 25 MiB/s (2 ms): QEMU gets 493 ms
-    assert ls.downtime_limit_ms(500, 25.0, 5.0, 0.05) == 493
-    assert ls.downtime_limit_ms(500, 0.0, 5.0, 0.05) == 495
-    assert ls.downtime_limit_ms(4, 25.0, 5.0, 0.05) == 1
-
-
 # -- measurements --
 
 def test_dirty_rate_mean_and_spread_of_windows(ls):
@@ -227,6 +139,24 @@ def test_cpu_utilisation(ls):
     after = {'kernel': 20, 'user': 40, 'idle': 140, 'iowait': 0}
     assert ls.host_cpu_util(before, after) == 0.4
     assert ls.host_cpu_util(before, before) == 0.0
+
+
+def test_host_and_vm_entries_of_snapshot_v1(ls):
+    cpu = {'kernel': 10, 'user': 10, 'idle': 80, 'iowait': 0}
+    host = ls.host_entry('node1', ['x86_64', 15872, 8, 2400],
+                         cpu, {**cpu, 'user': 30, 'idle': 140})
+    assert host == {'name': 'node1', 'vcpus': 8, 'memory_mib': 15872,
+                    'state': 'up', 'cpu_util': 0.25}
+    # 256 MiB, 1 vCPU busy 0.4 s of a 2 s window, three dirty windows
+    vm = ls.vm_entry('lvq', 'node1', (1, 262144, 262144, 1, 900_000_000),
+                     100_000_000, 2.0, [39.0, 43.0, None, 58.0])
+    assert vm == {'id': 'lvq', 'host': 'node1', 'vcpus': 1,
+                  'memory_mib': 256, 'cpu_util': 0.4,
+                  'dirty_rate_mib_s': 46.667, 'dirty_rate_err_mib_s': 10.017}
+    quiet = ls.vm_entry('lvq', 'node1', (1, 262144, 262144, 1, 0), 0, 2.0,
+                        [])
+    assert quiet['dirty_rate_mib_s'] == 0.0
+    assert 'dirty_rate_err_mib_s' not in quiet
 
 
 def _job(iteration, remaining):

@@ -20,17 +20,10 @@ from nova_livemig import rpc
 from nova_livemig.agent import rpcapi
 from nova_livemig.conf import nova_client
 from nova_livemig.executors import nova
+from tests import fixtures
 
 T0 = 1_800_000_000.0  # the test clock's start, seconds since the epoch
 CREATED = '2027-01-15T08:00:00.000000'  # T0 in nova's format (UTC, naive)
-
-
-class Clock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self):
-        return self.now
 
 
 class FakeNova:
@@ -101,7 +94,7 @@ def fake():
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return fixtures.Clock(T0)
 
 
 @pytest.fixture

@@ -126,3 +126,38 @@ def test_the_hop_tie_break_holds_after_a_narrower_link():
     assert g.widest_path('a', 'b').nodes == ('a', 's4', 'x', 'b')
     assert g.widest_path('a', 'c').nodes == ('a', 's1', 's2', 's3', 'x', 'c')
     assert g.bandwidth_gbit_s('a', 'b') == 10.0
+
+
+def leaf_spine():
+    """Hosts h1..h8 on tor1 and tor2; three spines: s1 and s2 free, s3
+    with a quarter of its uplinks free (narrower than half the widest)."""
+    hosts = [f'h{i}' for i in range(1, 9)]
+    links = [(h, 'tor1' if i < 4 else 'tor2', 25.0, 0.0)
+             for i, h in enumerate(hosts)]
+    for tor in ('tor1', 'tor2'):
+        links += [(tor, 's1', 100.0, 0.0), (tor, 's2', 100.0, 0.0),
+                  (tor, 's3', 100.0, 75.0)]
+    return graph.LinkGraph(snapshot(
+        links, hosts=hosts, switches=('tor1', 'tor2', 's1', 's2', 's3')))
+
+
+def test_path_finder_keeps_rack_traffic_under_the_tor():
+    finder = graph.PathFinder(leaf_spine())
+    assert finder.path('h1', 'h2') == ((('h1', 'tor1'), ('h2', 'tor1')),
+                                       25.0)
+    assert finder.switch_of('h1') == 'tor1'
+    assert finder.nic_gbit_s('h5') == 25.0
+
+
+def test_path_finder_spreads_cross_rack_flows_over_wide_spines():
+    finder = graph.PathFinder(leaf_spine())
+    spines = set()
+    for src in ('h1', 'h2', 'h3', 'h4'):
+        for dst in ('h5', 'h6', 'h7', 'h8'):
+            links, gbit_s = finder.path(src, dst)
+            assert links[0][0] == src and links[-1][0] == dst
+            assert gbit_s == 25.0
+            (spine,) = {n for k in links for n in k} & {'s1', 's2', 's3'}
+            spines.add(spine)
+    # both free spines carry flows; s3 (25 of 100 free) is too narrow
+    assert spines == {'s1', 's2'}

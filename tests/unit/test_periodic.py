@@ -5,6 +5,7 @@ import pytest
 from nova_livemig import exception
 from nova_livemig.conductor import periodic
 from nova_livemig.db import api as db_api
+from tests import fixtures
 
 HOUR = 3600.0
 # 2026-01-01 00:00 UTC
@@ -29,13 +30,6 @@ class FakeConductor:
     def execute_plan(self, plan_id):
         self.executed.append(plan_id)
         self.db.set_plan_state(plan_id, 'executing')
-
-
-@pytest.fixture
-def db(tmp_path):
-    d = db_api.Database(f'sqlite:///{tmp_path}/db.sqlite')
-    d.sync()
-    return d
 
 
 @pytest.mark.parametrize('line, field_value', [
@@ -72,15 +66,15 @@ def runner(db, holder, conductor, lines, dry_run=False, clock=None):
 
 
 def test_fires_once_per_due_time_only_on_the_lease_holder(db):
-    now = [T0]
+    clock = fixtures.Clock(T0)
     conductor = FakeConductor(db)
     r1 = runner(db, 'c1', conductor, ['consolidate | 0 3 * * *'],
-                clock=lambda: now[0])
+                clock=clock)
     r2 = runner(db, 'c2', conductor, ['consolidate | 0 3 * * *'],
-                clock=lambda: now[0])
+                clock=clock)
     assert r1.run_once() == []  # first sight: counts from now
     assert r2.run_once() == []  # no lease
-    now[0] = T0 + 3 * HOUR + 5
+    clock.now = T0 + 3 * HOUR + 5
     assert len(r1.run_once()) == 1
     assert r2.run_once() == []
     assert r1.run_once() == []  # not again in the same period
@@ -90,40 +84,40 @@ def test_fires_once_per_due_time_only_on_the_lease_holder(db):
 
 
 def test_missed_firings_fire_once_and_another_conductor_takes_over(db):
-    now = [T0]
+    clock = fixtures.Clock(T0)
     conductor = FakeConductor(db)
     r1 = runner(db, 'c1', conductor, ['drain | 0 * * * *'],
-                clock=lambda: now[0])
+                clock=clock)
     r1.run_once()
     # c1 dies holding the lease; c2 takes over after it expires, 5 h later
     r2 = runner(db, 'c2', conductor, ['drain | 0 * * * *'],
-                clock=lambda: now[0])
-    now[0] = T0 + 30
+                clock=clock)
+    clock.now = T0 + 30
     assert r2.run_once() == []
-    now[0] = T0 + 5 * HOUR + 10
+    clock.now = T0 + 5 * HOUR + 10
     assert len(r2.run_once()) == 1  # once, not five times
     # the previous plan still executes: the next firing is skipped
-    now[0] = T0 + 6 * HOUR + 10
+    clock.now = T0 + 6 * HOUR + 10
     assert r2.run_once() == []
 
 
 def test_dry_run_records_without_executing(db):
-    now = [T0]
+    clock = fixtures.Clock(T0)
     conductor = FakeConductor(db)
     r = runner(db, 'c1', conductor, ['consolidate | 0 3 * * * | dry-run',
                                      'drain | 0 3 * * *'],
-               clock=lambda: now[0])
+               clock=clock)
     r.run_once()
-    now[0] = T0 + 3 * HOUR
+    clock.now = T0 + 3 * HOUR
     created = r.run_once()
     assert len(created) == 2
     states = {p['policy']: p['state'] for p in db.list_plans()}
     assert states == {'consolidate': 'dry-run', 'drain': 'executing'}
     # [periodic] dry_run overrides every line
     r = runner(db, 'c1', conductor, ['balance | 0 4 * * *'], dry_run=True,
-               clock=lambda: now[0])
+               clock=clock)
     r.run_once()
-    now[0] = T0 + 4 * HOUR
+    clock.now = T0 + 4 * HOUR
     r.run_once()
     assert {p['policy']: p['state'] for p in db.list_plans()}[
         'balance'] == 'dry-run'
@@ -143,10 +137,8 @@ def test_conductor_runs_the_schedule_from_config(tmp_path):
     try:
         assert cond.periodic.entries == [
             periodic.Entry('drain', '0 3 * * *', 'dry-run')]
-        import time
-        deadline = time.monotonic() + 10
-        while db.last_run('drain') is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        fixtures.wait_until(lambda: db.last_run('drain'), interval_s=0.05,
+                            what='the first firing')
         assert db.last_run('drain')[0] == '0 3 * * *'  # it ran once
         assert not db.acquire_lease(periodic.LEASE, 'other', 60)
     finally:

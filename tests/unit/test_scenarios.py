@@ -25,7 +25,8 @@ import pytest
 
 from nova_livemig import algorithms as algorithms_mod
 from nova_livemig import model, plan, plugins, policies
-from nova_livemig.scheduling import sharing
+from nova_livemig.scheduling import predictions
+from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import simulation
 from nova_livemig import graph as graph_mod
 
@@ -55,7 +56,7 @@ def load_scenario(path):
 
 
 def given_moves(snap, graph, pairs, options, algorithms):
-    predictor = sharing.Predictor(options, algorithms)
+    predictor = predictions.Predictor(options, algorithms)
     moves = []
     for entry in pairs:
         vm = snap.vms[entry[0]]
@@ -77,16 +78,16 @@ def check_always(snap, options, result, sched):
         assert not snap.vms[move.vm].pinned, move
     capacity = {k: lk.free_gbit_s for k, lk in
                 graph_mod.LinkGraph(snap).links.items()}
-    start = simulation.occupancy(snap, (), 0.0)
-    for t in simulation.events(sched.moves):
-        occ = simulation.occupancy(snap, sched.moves, t)
+    start = schedule_mod.occupancy(snap, (), 0.0)
+    for t in schedule_mod.events(sched.moves):
+        occ = schedule_mod.occupancy(snap, sched.moves, t)
         for name, (vcpus, mem) in occ.items():
             host = snap.hosts[name]
             assert vcpus <= max(host.vcpu_capacity, start[name][0]) + 1e-6, (
                 t, name, vcpus)
             assert mem <= max(host.memory_capacity_mib,
                               start[name][1]) + 1e-6, (t, name, mem)
-        for key, load in sharing.link_load(sched.moves, t).items():
+        for key, load in schedule_mod.link_load(sched.moves, t).items():
             assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key, load)
         running = [m for m in sched.moves if m.start_s <= t < m.end_s]
         for name in snap.hosts:

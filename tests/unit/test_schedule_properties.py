@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from nova_livemig import algorithms as algorithms_mod
 from nova_livemig import model, plan
-from nova_livemig.scheduling import sharing
+from nova_livemig.scheduling import predictions
+from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import bounds
 from nova_livemig.scheduling import simulation
 from nova_livemig import graph as graph_mod
@@ -81,7 +82,7 @@ def snapshots(draw):
 def snapshots_and_moves(draw):
     snap = draw(snapshots())
     graph = graph_mod.LinkGraph(snap)
-    predictor = sharing.Predictor(OPTIONS, ALGORITHMS)
+    predictor = predictions.Predictor(OPTIONS, ALGORITHMS)
     moves = []
     for vm in snap.vms.values():
         if vm.pinned or not draw(st.booleans()):
@@ -104,15 +105,15 @@ def snapshots_and_moves(draw):
 
 def check_schedule(snap, graph, moves, sched):
     capacity = {k: lk.free_gbit_s for k, lk in graph.links.items()}
-    start = simulation.occupancy(snap, (), 0.0)
-    for t in simulation.events(sched.moves):
-        for name, (vcpus, mem) in simulation.occupancy(
+    start = schedule_mod.occupancy(snap, (), 0.0)
+    for t in schedule_mod.events(sched.moves):
+        for name, (vcpus, mem) in schedule_mod.occupancy(
                 snap, sched.moves, t).items():
             host = snap.hosts[name]
             assert vcpus <= max(host.vcpu_capacity, start[name][0]) + 1e-6
             assert mem <= max(host.memory_capacity_mib,
                               start[name][1]) + 1e-6
-        for key, load in sharing.link_load(sched.moves, t).items():
+        for key, load in schedule_mod.link_load(sched.moves, t).items():
             assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key)
         running = [m for m in sched.moves if m.start_s <= t < m.end_s]
         for name in snap.hosts:

@@ -10,6 +10,7 @@ import math
 import pytest
 
 from nova_livemig import algorithms, cost, model, plan
+from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import sharing
 from nova_livemig.scheduling import simulation
 from nova_livemig import graph as graph_mod
@@ -126,7 +127,7 @@ def test_outgoing_limit():
     opts = plan.PlanningOptions(algorithms=('precopy',),
                                 max_outgoing_per_host=2)
     sched = run(snap, [(v[0], 'b') for v in vms], options=opts)
-    for t in simulation.events(sched.moves):
+    for t in schedule_mod.events(sched.moves):
         running = [m for m in sched.moves if m.start_s <= t < m.end_s]
         assert len(running) <= 2
 
@@ -204,24 +205,6 @@ def test_max_min_fair_never_exceeds_capacity():
     assert rates[3] == rates[4] == 0.5
     assert rates[1] == 2.5 and rates[2] == 7.5
     assert not math.isinf(max(rates.values()))
-
-
-def test_draw_html_and_png(tmp_path):
-    snap = star(['a', 'b', 'c'], [('v1', 'a', 40, 0.0), ('v2', 'b', 40, 0.0),
-                                  ('x1', 'a', 24, 0.0), ('x2', 'b', 24, 0.0)])
-    g, moves = moves_for(snap, [('v1', 'b'), ('v2', 'a')])
-    sched = simulation.schedule(snap, g, moves, OPTIONS, STAND_INS)
-    from nova_livemig.cmd import drawing
-    page = drawing.draw(snap, g, sched, tmp_path / 'm.html')
-    text = page.read_text()
-    assert '<svg' in text and text.count('marker-end') == 3
-    assert 'hop: via c' in text
-    png = drawing.draw(snap, g, sched, tmp_path / 'm.png')
-    assert png.read_bytes()[:4] == b'\x89PNG'
-    from nova_livemig.cmd import tables
-    lines = tables.schedule_report(snap, plan.Plan('moves', tuple(moves)),
-                                   sched, OPTIONS)
-    assert any('temporary hops: 1' in line for line in lines)
 
 
 def test_cli_prints_schedule_and_draws(tmp_path, capsys):

@@ -206,3 +206,33 @@ def test_weigher_keeps_the_name_nova_conf_uses(weigher_mod):
     assert package.MigrationCostWeigher is weigher_mod.MigrationCostWeigher
     with pytest.raises(AttributeError):
         package.NoSuchWeigher
+
+
+def test_weigher_registers_the_options_of_conf_weigher(weigher_mod):
+    from nova_livemig.conf import weigher as weigher_conf
+    conf = weigher_mod.CONF
+    assert {o.name for o in weigher_conf.OPTS} <= set(conf.nova_livemig)
+    assert conf.nova_livemig.snapshot_max_age_s == 600
+    conf.set_override('migration_cost_weight_multiplier', 2.5,
+                      'nova_livemig')
+    w = weigher_mod.MigrationCostWeigher()
+    assert w.weight_multiplier(host('host3')) == 2.5
+
+
+def test_weigher_options_load_without_nova(monkeypatch):
+    """The sample generator reads the options without nova installed."""
+    for name in [n for n in sys.modules
+                 if n == 'nova' or n.startswith('nova.')]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, 'nova', None)  # import nova fails
+    monkeypatch.delitem(sys.modules, 'nova_livemig.conf.weigher',
+                        raising=False)
+    weigher_conf = importlib.import_module('nova_livemig.conf.weigher')
+    conf = cfg.ConfigOpts()
+    weigher_conf.register_opts(conf)
+    conf([])
+    assert conf.nova_livemig.snapshot_path.endswith('snapshot.json')
+    from nova_livemig.conf import opts
+    assert [g.name for g, _ in opts.list_weigher_opts()] == ['nova_livemig']
+    assert 'nova_livemig' not in [getattr(g, 'name', g)
+                                  for g, _ in opts.list_opts()]

@@ -1,0 +1,155 @@
+"""A schedule: when each move runs, as plain values, and what it implies.
+
+:class:`Schedule` is what :func:`nova_livemig.scheduling.simulation.schedule`
+returns: the :class:`ScheduledMove` values (a start, an end, the algorithm
+and the share of the links over time), the :class:`Unscheduled` moves with
+the reason in words, the lower bound, and the :class:`Baseline` of the same
+moves scheduled the way Nova does by default.
+
+Three readers look at a finished schedule at one instant: :func:`events`
+(the instants at which something starts or ends), :func:`occupancy` (what
+each host holds) and :func:`link_load` (what each link carries).
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduledMove:
+    """One migration in time.
+
+    :ivar note: ``''``, or how the scheduler changed the plan's move:
+        ``switched ...``, ``delayed ...``, ``hop ...``
+    :ivar rates: ``((t_s, gbit_s), ...)``: its share of the links from t on
+    """
+    vm: str
+    source: str
+    destination: str
+    start_s: float
+    end_s: float
+    algorithm: str
+    planned_algorithm: str
+    min_gbit_s: float
+    bytes_sent: int
+    downtime_ms: float
+    converges: bool
+    path: tuple = ()
+    note: str = ''
+    rates: tuple = ()
+
+    def to_primitive(self):
+        return {'vm': self.vm, 'source': self.source,
+                'destination': self.destination,
+                'start_s': round(self.start_s, 3),
+                'end_s': round(self.end_s, 3),
+                'algorithm': self.algorithm,
+                'planned_algorithm': self.planned_algorithm,
+                'min_gbit_s': round(self.min_gbit_s, 4),
+                'bytes': int(self.bytes_sent),
+                'downtime_ms': round(self.downtime_ms, 3),
+                'converges': self.converges, 'note': self.note,
+                'path': [list(k) for k in self.path],
+                'rates': [[round(t, 3), round(r, 4)] for t, r in self.rates]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Unscheduled:
+    """A move the scheduler could not run, and why, in words."""
+    vm: str
+    source: str
+    destination: str
+    reason: str
+
+    def to_primitive(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """The same moves scheduled the way Nova does by default.
+
+    :ivar failed: pre-copies that do not converge at their share (aborted)
+    :ivar stuck: moves that never found room
+    """
+    makespan_s: float
+    failed: int
+    stuck: int
+    description: str
+
+    def to_primitive(self):
+        return {'makespan_s': round(self.makespan_s, 3),
+                'failed': self.failed, 'stuck': self.stuck,
+                'description': self.description}
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """The result of :func:`nova_livemig.scheduling.simulation.schedule`."""
+    moves: tuple
+    unscheduled: tuple
+    makespan_s: float
+    bound_s: float
+    bound_reason: str
+    nova: Baseline | None = None
+
+    def count(self, note_prefix):
+        return sum(1 for m in self.moves if m.note.startswith(note_prefix))
+
+    def to_primitive(self):
+        return {'moves': [m.to_primitive() for m in self.moves],
+                'unscheduled': [u.to_primitive() for u in self.unscheduled],
+                'makespan_s': round(self.makespan_s, 3),
+                'bound_s': round(self.bound_s, 3),
+                'bound_reason': self.bound_reason,
+                'switched': self.count('switched'),
+                'delayed': self.count('delayed'),
+                'hops': self.count('hop: via'),
+                'nova_default': (self.nova.to_primitive()
+                                 if self.nova else None)}
+
+
+def events(moves):
+    """The instants at which something starts or ends, sorted."""
+    return sorted({m.start_s for m in moves} | {m.end_s for m in moves})
+
+
+def occupancy(snapshot, moves, t):
+    """``{host: (vcpus, memory_mib)}`` allocated at instant ``t`` by a
+    schedule: a migrating VM counts on both hosts; a move ending at ``t``
+    has released its source."""
+    vcpus = dict.fromkeys(snapshot.hosts, 0)
+    mem = dict.fromkeys(snapshot.hosts, 0)
+    where = {}
+    by_vm = {}
+    for m in sorted(moves, key=lambda m: m.start_s):
+        by_vm.setdefault(m.vm, []).append(m)
+    for vm in snapshot.vms.values():
+        hosts = {vm.host}
+        for m in by_vm.get(vm.id, ()):
+            if m.end_s <= t:
+                hosts = {m.destination}
+            elif m.start_s <= t:
+                hosts = {m.source, m.destination}
+                break
+            else:
+                break
+        where[vm.id] = hosts
+        for h in hosts:
+            vcpus[h] += vm.vcpus
+            mem[h] += vm.memory_mib
+    return {h: (vcpus[h], mem[h]) for h in snapshot.hosts}
+
+
+def link_load(moves, t):
+    """``{link key: gbit_s}`` carried at instant ``t`` by a schedule."""
+    load = {}
+    for m in moves:
+        if not m.start_s <= t < m.end_s:
+            continue
+        rate = 0.0
+        for since, r in m.rates:
+            if since <= t:
+                rate = r
+        for key in m.path:
+            load[key] = load.get(key, 0.0) + rate
+    return load

@@ -1,0 +1,297 @@
+"""Checking decoded JSON, value by value: the one place for field checks.
+
+A :class:`Kind` says what one JSON value may be (a non-empty string, a
+positive integer, a fraction from 0 to 1, one of a few words...). Its
+:meth:`~Kind.check` returns the clean value or raises
+:class:`~nova_livemig.exception.InvalidInput` naming the field, the value
+and what is allowed. A *field table* maps the fields of a JSON object to
+:func:`required` and :func:`optional` kinds; :class:`Checker` checks objects
+against tables and collects every error with its JSON path, so that a
+document reader (the snapshot, :mod:`nova_livemig.model`) reports them all
+at once. The wire messages (:mod:`nova_livemig.messages`) use the same kinds
+and raise at the first error. :func:`parse_json` turns text into the
+primitives both check.
+
+>>> POSITIVE.check('$.links[0].gbit_s', 25)
+25.0
+>>> number(minimum=0, exclusive=True).check('Step.deadline_s', -1)
+Traceback (most recent call last):
+...
+nova_livemig.exception.InvalidInput: Step.deadline_s: got -1; \
+allowed: a number > 0
+>>> chk = Checker()
+>>> chk.obj('$.links[0]', {'a': 'h1', 'gbit_s': 0, 'speed': 1},
+...         {'a': required(STRING), 'b': required(STRING),
+...          'gbit_s': required(POSITIVE)}) is None
+True
+>>> for err in chk.errors:
+...     print(err)
+$.links[0].speed: got 1; allowed: no such field; known fields: a, b, gbit_s
+$.links[0].b: got None; allowed: a required string
+$.links[0].gbit_s: got 0; allowed: a positive number
+"""
+
+import json
+import typing
+
+from nova_livemig import exception
+
+#: what :attr:`Kind.accept` answers for a value it does not allow
+INVALID = object()
+
+_NUMBER_TYPES = (int, float)
+_INF = float('inf')
+
+
+class Kind:
+    """What one JSON value may be.
+
+    :param allowed: what is allowed, in words (``'a positive number'``);
+        error messages quote it
+    :param accept: ``accept(value)``: the clean value, or :data:`INVALID`
+    :param name: the kind's name after "a required" in the error of a
+        missing field; the default is ``allowed`` without its article
+    """
+
+    __slots__ = ('allowed', 'accept', 'name')
+
+    def __init__(self, allowed, accept, name=None):
+        self.allowed = allowed
+        self.accept = accept
+        self.name = name or allowed.removeprefix('an ').removeprefix('a ')
+
+    def __repr__(self):
+        return f'<Kind {self.allowed}>'
+
+    def check(self, field, value):
+        """The clean value.
+
+        :param field: where the value sits, named in the error
+        :raises InvalidInput: when the value is not allowed
+        """
+        clean = self.accept(value)
+        if clean is INVALID:
+            raise exception.InvalidInput(field, value, self.allowed)
+        return clean
+
+    def or_null(self):
+        """The same kind, or null (None).
+
+        >>> STRING.or_null().check('uri', None) is None
+        True
+        >>> STRING.or_null().check('uri', '')
+        Traceback (most recent call last):
+        ...
+        nova_livemig.exception.InvalidInput: uri: got ''; \
+allowed: a non-empty string or null
+        """
+        accept = self.accept
+        return Kind(f'{self.allowed} or null',
+                    lambda v: None if v is None else accept(v),
+                    name=f'{self.name} or null')
+
+
+def _bound_words(minimum, maximum, exclusive):
+    """The bounds of a number in words: `` >= 0``, `` > 0 and <= 1``."""
+    bounds = []
+    if minimum is not None:
+        bounds.append(f'{">" if exclusive else ">="} {minimum:g}')
+    if maximum is not None:
+        bounds.append(f'<= {maximum:g}')
+    return (' ' + ' and '.join(bounds)) if bounds else ''
+
+
+def number(minimum=None, maximum=None, exclusive=False, allowed=None,
+           name=None):
+    """A finite JSON number (never a boolean), as a float.
+
+    :param minimum: the smallest allowed; with ``exclusive``, every
+        number above it
+    :param maximum: the largest allowed
+    :param allowed: the words of errors; by default they say the bounds
+        (``a number >= 0``)
+    :param name: see :class:`Kind`
+    """
+    low = -_INF if minimum is None else minimum
+    high = _INF if maximum is None else maximum
+    low_allowed = minimum is not None and not exclusive
+    high_allowed = maximum is not None
+
+    def accept(v):
+        if type(v) not in _NUMBER_TYPES:  # exact JSON types skip this
+            # bool is an int in Python, but not a number in JSON
+            if isinstance(v, bool) or not isinstance(v, _NUMBER_TYPES):
+                return INVALID
+        # (NaN fails every comparison, infinity the open ends)
+        if (low < v < high or (low_allowed and v == low)
+                or (high_allowed and v == high)):
+            return float(v)
+        return INVALID
+
+    words = 'a number' + _bound_words(minimum, maximum, exclusive)
+    return Kind(allowed or words, accept, name)
+
+
+def integer(minimum=None, exclusive=False, allowed=None, name=None):
+    """A JSON integer (never a boolean), kept as it is.
+
+    :param minimum: the smallest allowed; with ``exclusive``, every
+        integer above it
+    :param allowed: the words of errors (default ``an integer >= 0``...)
+    :param name: see :class:`Kind`
+    """
+    def accept(v):
+        if type(v) is not int and (isinstance(v, bool)
+                                   or not isinstance(v, int)):
+            return INVALID
+        if minimum is not None and (v <= minimum if exclusive
+                                    else v < minimum):
+            return INVALID
+        return v
+
+    words = 'an integer' + _bound_words(minimum, None, exclusive)
+    return Kind(allowed or words, accept, name)
+
+
+def one_of(choices):
+    """One of a few strings.
+
+    >>> one_of(('up', 'down')).check('state', 'UP')
+    Traceback (most recent call last):
+    ...
+    nova_livemig.exception.InvalidInput: state: got 'UP'; \
+allowed: one of up, down
+    """
+    choices = tuple(choices)
+    return Kind('one of ' + ', '.join(choices),
+                lambda v: v if isinstance(v, str) and v in choices
+                else INVALID)
+
+
+def _string(v):
+    # the exact type first: the common case, and the cheapest test
+    if (type(v) is str or isinstance(v, str)) and v:
+        return v
+    return INVALID
+
+
+def _strings(v):
+    if isinstance(v, list) and all(isinstance(s, str) and s for s in v):
+        return tuple(v)
+    return INVALID
+
+
+STRING = Kind('a non-empty string', _string, name='string')
+BOOLEAN = Kind('true or false',
+               lambda v: v if isinstance(v, bool) else INVALID,
+               name='boolean')
+#: a list of non-empty strings, as a tuple
+STRINGS = Kind('a list of non-empty strings', _strings,
+               name='list of strings')
+POSITIVE_INTEGER = integer(minimum=0, exclusive=True,
+                           allowed='a positive integer')
+FRACTION = number(minimum=0, maximum=1, allowed='a fraction from 0 to 1')
+RATIO = number(minimum=0, exclusive=True, allowed='a positive ratio')
+POSITIVE = number(minimum=0, exclusive=True, allowed='a positive number')
+NON_NEGATIVE = number(minimum=0, allowed='a non-negative number')
+
+
+class Field(typing.NamedTuple):
+    """One line of a field table."""
+    kind: Kind
+    required: bool
+    #: the value of a missing optional field
+    default: object = None
+
+
+def required(kind):
+    """A field every object must have."""
+    return Field(kind, True)
+
+
+def optional(kind, default=None):
+    """A field an object may leave out; it then has ``default``."""
+    return Field(kind, False, default)
+
+
+def unknown_field(field, value, known):
+    """The error of a field that no table has.
+
+    :param known: the names of the fields allowed there
+    """
+    return exception.InvalidInput(
+        field, value, 'no such field; known fields: ' + ', '.join(known))
+
+
+def parse_json(text, field='$'):
+    """The primitives of JSON text.
+
+    :raises InvalidInput: naming ``field``, the start of the text and the
+        parser's complaint
+    """
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise exception.InvalidInput(
+            field, f'{text[:40]}...' if len(text) > 40 else text,
+            f'JSON text ({err})') from err
+
+
+class Checker:
+    """Collects every error of one document with its JSON path.
+
+    :ivar errors: the :class:`~nova_livemig.exception.InvalidInput` found
+    """
+
+    def __init__(self):
+        self.errors = []
+
+    def error(self, path, value, allowed):
+        self.errors.append(exception.InvalidInput(path, value, allowed))
+
+    def check(self, path, value, kind):
+        """The clean value, or :data:`INVALID` with the error recorded."""
+        clean = kind.accept(value)
+        if clean is INVALID:
+            self.error(path, value, kind.allowed)
+        return clean
+
+    def unknown_fields(self, path, data, known):
+        """Record an error for each key of ``data`` not in ``known``."""
+        for key in data:
+            if key not in known:
+                self.errors.append(unknown_field(f'{path}.{key}', data[key],
+                                                 known))
+
+    def obj(self, path, data, fields):
+        """Check one JSON object against a field table.
+
+        :param fields: ``{name: Field}``, every field allowed there
+        :returns: ``{name: clean value}`` with the defaults of missing
+            optional fields, or None when the object has an error
+        """
+        if not isinstance(data, dict):
+            self.error(path, data, 'a JSON object')
+            return None
+        ok = True
+        if not data.keys() <= fields.keys():
+            self.unknown_fields(path, data, fields)
+            ok = False
+        out = {}
+        for key, (kind, needed, default) in fields.items():
+            if key not in data:
+                if needed:
+                    self.error(f'{path}.{key}', None,
+                               f'a required {kind.name}')
+                    ok = False
+                else:
+                    out[key] = default
+                continue
+            raw = data[key]
+            value = kind.accept(raw)
+            if value is INVALID:
+                self.error(f'{path}.{key}', raw, kind.allowed)
+                ok = False
+                value = None
+            out[key] = value
+        return out if ok else None

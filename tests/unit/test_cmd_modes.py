@@ -1,0 +1,161 @@
+"""``nova-livemig``: each option belongs to one mode, one JSON switch,
+``--config-file`` anywhere, ``--version`` everywhere, and no 64-second wait
+on the in-process transport."""
+
+import json
+import pathlib
+import time
+
+import pytest
+
+from nova_livemig import plugins
+from nova_livemig.cmd import agent as agent_cmd
+from nova_livemig.cmd import cli
+from nova_livemig.cmd import conductor as conductor_cmd
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLE = str(ROOT / 'etc' / 'nova-livemig' / 'example-snapshot.json')
+
+
+def run(capsys, *argv):
+    status = cli.run(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize('argv, flag', [
+    # offline options given to an action
+    (['plan', 'create', '--policy', 'drain', '--max-downtime-ms', '100'],
+     '--max-downtime-ms'),
+    (['plan', 'create', '--policy', 'drain', '--snapshot', EXAMPLE],
+     '--snapshot'),
+    (['plan', 'list', '--format', 'json', '--output', 'x.json'],
+     '--output'),
+    (['plan', 'create', '--policy', 'drain', '--graph', 'g.html'],
+     '--graph'),
+    (['plan', 'create', '--policy', 'drain', '--no-schedule'],
+     '--no-schedule'),
+    (['plan', 'create', '--policy', 'drain', '--rack', 'tor-r1'], '--rack'),
+    # action options without an action
+    (['plan', '--snapshot', EXAMPLE, '--policy', 'drain', '--dry-run'],
+     '--dry-run'),
+    (['plan', '--snapshot', EXAMPLE, '--policy', 'drain', '--no-wait'],
+     '--no-wait'),
+    (['plan', '--snapshot', EXAMPLE, '--policy', 'drain', '--interval',
+      '5'], '--interval'),
+    # options of another action
+    (['plan', 'list', '--policy', 'drain'], '--policy'),
+    (['plan', 'show', 'p1', '--host', 'cmp-r1-01'], '--host'),
+    (['plan', 'create', '--policy', 'drain', '--no-wait'], '--no-wait'),
+    (['plan', 'list', 'p1'], 'ID'),
+])
+def test_an_option_of_the_other_mode_is_refused_naming_it(capsys, argv,
+                                                          flag):
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert out == ''
+    assert err.startswith(f'nova-livemig: error: {flag}: got ')
+    assert 'allowed: nothing ' in err
+    assert 'Traceback' not in err
+
+
+def test_create_says_where_the_downtime_target_comes_from(capsys):
+    _, _, err = run(capsys, 'plan', 'create', '--policy', 'drain',
+                    '--max-downtime-ms', '100')
+    assert ('--max-downtime-ms: got 100.0; allowed: nothing with "plan '
+            'create" (the conductor plans with [planner] max_downtime_ms '
+            'of its own configuration)') in err
+
+
+def test_fake_transport_fails_at_once_naming_the_option(capsys):
+    for argv in (['plan', 'list'], ['plan', 'create', '--policy', 'drain'],
+                 ['plan', 'show', 'p1'], ['migrate', 'web-01']):
+        started = time.monotonic()
+        status, out, err = run(capsys, *argv)
+        assert time.monotonic() - started < 5, argv
+        assert status == 2, argv
+        assert out == ''
+        assert ("nova-livemig: error: [DEFAULT] transport_url: got "
+                "'fake://'") in err
+        assert 'cannot reach a conductor in another process' in err
+
+
+def test_bad_arguments_come_before_the_transport(capsys):
+    # the action's own checks still speak first
+    _, _, err = run(capsys, 'plan', 'create')
+    assert '--policy' in err and 'transport_url' not in err
+
+
+def test_config_file_after_the_sub_command(capsys, tmp_path):
+    conf = tmp_path / 'x.conf'
+    conf.write_text('[DEFAULT]\ntransport_url = fake://from-the-file/\n')
+    status, _, err = run(capsys, 'plan', 'list', '--config-file',
+                         str(conf))
+    assert status == 2
+    assert "got 'fake://from-the-file/'" in err
+    planner = tmp_path / 'planner.conf'
+    planner.write_text('[planner]\nmax_downtime_ms = 1\n')
+    args = ['plan', '--snapshot', EXAMPLE, '--policy', 'single', '--vm',
+            'olap-01']
+    assert run(capsys, *args)[0] == 0
+    assert run(capsys, *args, '--config-file', str(planner))[0] == 1
+    assert run(capsys, '--config-file', str(planner), *args)[0] == 1
+
+
+def test_a_transport_that_reaches_out_passes_the_check():
+    conf = type('Conf', (), {'transport_url': 'rabbit://u:p@ctl:5672/'})
+    cli.check_transport(conf)
+
+
+def test_one_json_switch_and_its_deprecated_alias(capsys):
+    argv = ['plan', '--snapshot', EXAMPLE, '--policy', 'drain']
+    status, out, err = run(capsys, *argv, '--format', 'json')
+    assert status == 0 and err == ''
+    doc = json.loads(out)
+    status, out, err = run(capsys, *argv, '--json')
+    assert status == 0 and json.loads(out) == doc
+    assert 'warning: --json is deprecated; use --format json' in err
+    status, _, err = run(capsys, *argv, '--json', '--format', 'table')
+    assert status == 2 and '--json: got True' in err
+    # the conductor actions take the same switch
+    with pytest.raises(SystemExit):
+        cli.run(['plan', 'list', '--help'])
+    help_text = capsys.readouterr().out
+    assert '--format {table,json}' in help_text
+    assert 'deprecated alias of --format json' in help_text
+
+
+def test_policy_help_names_every_installed_policy(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.run(['plan', '--help'])
+    assert info.value.code == 0
+    text = ' '.join(capsys.readouterr().out.split())
+    names = plugins.names(plugins.POLICIES)
+    assert {'drain', 'consolidate', 'balance', 'single'} <= set(names)
+    assert 'installed: ' + ', '.join(names) in text
+
+
+@pytest.mark.parametrize('main, prog', [
+    (lambda argv: cli.run(argv), 'nova-livemig'),
+    (conductor_cmd.main, 'nova-livemig-conductor'),
+    (agent_cmd.main, 'nova-livemig-agent'),
+])
+def test_version_on_every_command(capsys, main, prog):
+    from nova_livemig import cmd
+    with pytest.raises(SystemExit) as info:
+        main(['--version'])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert cmd.version_string() in out
+    assert cmd.version_string()[0].isdigit()
+
+
+@pytest.mark.parametrize('main, words', [
+    (conductor_cmd.main, 'conductor: plans live migrations'),
+    (agent_cmd.main, 'agent of one compute host'),
+])
+def test_daemon_help_says_what_it_is(capsys, main, words):
+    with pytest.raises(SystemExit) as info:
+        main(['--help'])
+    assert info.value.code == 0
+    assert words in ' '.join(capsys.readouterr().out.split())
