@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from oslo_config import cfg  # noqa: E402
 
-from nova_livemig.agent import manager as agent_mod  # noqa: E402
 from nova_livemig import conf as conf_mod  # noqa: E402
 from nova_livemig import messages  # noqa: E402
 from nova_livemig import rpc  # noqa: E402
+from nova_livemig.agent import manager as agent_mod  # noqa: E402
 from nova_livemig.agent import rpcapi  # noqa: E402
 from nova_livemig.drivers import fake  # noqa: E402
 

@@ -42,10 +42,12 @@ import synthetic  # noqa: E402
 
 from nova_livemig import algorithms as algorithms_mod  # noqa: E402
 from nova_livemig import graph as graph_mod  # noqa: E402
-from nova_livemig import model, plan
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig.policies import balance  # noqa: E402
+from nova_livemig.policies import consolidate  # noqa: E402
 from nova_livemig.scheduling import bounds
 from nova_livemig.scheduling import simulation  # noqa: E402
-from nova_livemig.policies import balance, consolidate  # noqa: E402
 
 #: (idle, max) watts by host vcpus: general 64, highmem 96
 POWER_W = {64: (160.0, 420.0), 96: (230.0, 610.0)}

@@ -41,15 +41,13 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from oslo_config import cfg  # noqa: E402
 
 from nova_livemig import algorithms as algos_mod  # noqa: E402
-from nova_livemig.algorithms import choice  # noqa: E402
-from nova_livemig import conf as nconf  # noqa: E402
 from nova_livemig import cost  # noqa: E402
 from nova_livemig import messages  # noqa: E402
 from nova_livemig import model  # noqa: E402
 from nova_livemig import plan  # noqa: E402
+from nova_livemig.algorithms import choice  # noqa: E402
 from nova_livemig.drivers import migration  # noqa: E402
 from tests import fixtures  # noqa: E402
 
@@ -58,21 +56,6 @@ testbed = fixtures.load_testbed()
 MIB = cost.MIB
 MEMORY_MIB = 256
 TARGET_MS = 500.0
-
-
-def driver_conf(node):
-    """Agent config for a testbed node (qemu+tcp: test network only)."""
-    conf = cfg.ConfigOpts()
-    nconf.register_opts(conf)
-    conf([], project='nova-livemig', default_config_files=[])
-    conf.set_override('host', node['name'], 'agent')
-    conf.set_override('connection_uri', node['libvirt_uri'], 'libvirt')
-    conf.set_override('migration_uri_scheme', 'qemu+tcp://%s/system',
-                      'libvirt')
-    conf.set_override('migration_inbound_addr', node['address'], 'libvirt')
-    conf.set_override('live_migration_with_native_tls', False, 'libvirt')
-    conf.set_override('vm_id', 'name', 'libvirt')
-    return conf
 
 
 def shape(state, node_name, mbit):
@@ -312,7 +295,8 @@ def run_grid(args, rates, links, names, wws):
     state = testbed.load_state()
     a, b = args.nodes.split(',')
     n1, n2 = testbed.node(a, state), testbed.node(b, state)
-    drivers = {n['name']: libvirt_driver.LibvirtDriver(driver_conf(n))
+    drivers = {n['name']: libvirt_driver.LibvirtDriver(
+        fixtures.testbed_driver_conf(n))
                for n in (n1, n2)}
     where = {}
     for rate in rates:

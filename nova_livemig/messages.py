@@ -33,8 +33,12 @@ import dataclasses
 
 from nova_livemig import exception
 from nova_livemig import model
-from nova_livemig.validation import (BOOLEAN, STRING, integer, number,
-                                     one_of, unknown_field)
+from nova_livemig.validation import BOOLEAN
+from nova_livemig.validation import STRING
+from nova_livemig.validation import integer
+from nova_livemig.validation import number
+from nova_livemig.validation import one_of
+from nova_livemig.validation import unknown_field
 
 ALGORITHMS = ('precopy', 'autoconverge', 'compress', 'postcopy', 'hybrid')
 PHASES = ('precopy', 'postcopy')

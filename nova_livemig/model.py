@@ -31,10 +31,17 @@ import json
 from nova_livemig import connectivity
 from nova_livemig import exception
 from nova_livemig import validation
-from nova_livemig.validation import (BOOLEAN, FRACTION, NON_NEGATIVE,
-                                     POSITIVE, POSITIVE_INTEGER, RATIO,
-                                     STRING, STRINGS, one_of, optional,
-                                     required)
+from nova_livemig.validation import BOOLEAN
+from nova_livemig.validation import FRACTION
+from nova_livemig.validation import NON_NEGATIVE
+from nova_livemig.validation import POSITIVE
+from nova_livemig.validation import POSITIVE_INTEGER
+from nova_livemig.validation import RATIO
+from nova_livemig.validation import STRING
+from nova_livemig.validation import STRINGS
+from nova_livemig.validation import one_of
+from nova_livemig.validation import optional
+from nova_livemig.validation import required
 
 SNAPSHOT_VERSION = 1
 HOST_STATES = ('up', 'down', 'maintenance')

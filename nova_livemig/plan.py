@@ -7,7 +7,8 @@ documented in ``doc/plan-format.md``.
 
 import dataclasses
 
-from nova_livemig import cost, exception
+from nova_livemig import cost
+from nova_livemig import exception
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,11 @@ import re
 
 import oslo_messaging
 from oslo_messaging import opts as om_opts
+
+# The two private modules below hold option groups that oslo.messaging
+# 18.x registers on the global CONF only and lists in no public function,
+# although its RPC clients read them from the conf they are given; they
+# are used only while oslo_messaging.opts.list_opts() lacks the group.
 from oslo_messaging._metrics import client as om_metrics
 from oslo_messaging._tracing import client as om_tracing
 
@@ -22,27 +27,30 @@ AGENT_TOPIC = 'nova-livemig-agent'
 DEFAULT_TRANSPORT_URL = 'fake://'
 EXECUTOR = 'threading'
 
-# oslo.messaging 18.x registers these two groups on the global CONF only;
-# a private ConfigOpts must register them itself or clients fail with
-# NoSuchOptError.
-_EXTRA_GROUPS = [
+#: option groups missing from oslo.messaging's public option list
+_GLOBAL_ONLY_GROUPS = (
     ('oslo_messaging_tracing', om_tracing.oslo_messaging_tracing),
     ('oslo_messaging_metrics', om_metrics.oslo_messaging_metrics),
-]
+)
 
 
-def _originals():
-    # The very option objects oslo.messaging registers itself later (it
-    # calls register_opts again on the conf it is given): registering
-    # copies would clash with them.
-    return list(om_opts._opts) + _EXTRA_GROUPS
+def _library_opts():
+    """oslo.messaging's options as it defines them, ``[(group, opts)]``
+    (``None`` is DEFAULT): copies from its public
+    :func:`oslo_messaging.opts.list_opts`, which oslo.config accepts beside
+    the library's own objects as long as they stay equal to them."""
+    found = [(group, list(opts)) for group, opts in om_opts.list_opts()]
+    listed = {group for group, _ in found}
+    found += [(group, list(opts)) for group, opts in _GLOBAL_ONLY_GROUPS
+              if group not in listed]
+    return found
 
 
 def list_opts():
     """oslo.messaging's options, ``{group: [opts]}`` (``None`` is DEFAULT),
     with our ``transport_url`` default, for the sample config generator."""
     result = {}
-    for group, opts in copy.deepcopy(_originals()):
+    for group, opts in copy.deepcopy(_library_opts()):
         for opt in opts:
             if group is None and opt.name == 'transport_url':
                 opt.default = DEFAULT_TRANSPORT_URL
@@ -53,7 +61,7 @@ def list_opts():
 def register_opts(conf):
     """Register oslo.messaging's options (and its tracing and metrics
     options) on ``conf``; ``transport_url`` defaults to ``fake://``."""
-    for group, opts in _originals():
+    for group, opts in _library_opts():
         conf.register_opts(opts, group=group)
     conf.set_default('transport_url', DEFAULT_TRANSPORT_URL)
 

@@ -91,6 +91,31 @@ def load_testbed():
     return load_script(TESTBED_PY)
 
 
+def testbed_driver_conf(node):
+    """Agent configuration for the libvirt driver on one testbed node.
+
+    Plain TCP without TLS between libvirtds: the testbed's own network in
+    namespaces only, never a real cloud's.
+
+    :param node: a node of the testbed's state (``testbed.node()``)
+    """
+    from oslo_config import cfg
+
+    from nova_livemig import conf as conf_mod
+    conf = cfg.ConfigOpts()
+    conf_mod.register_opts(conf)
+    conf([], project='nova-livemig', default_config_files=[])
+    conf.set_override('host', node['name'], 'agent')
+    conf.set_override('driver', 'libvirt', 'agent')
+    conf.set_override('connection_uri', node['libvirt_uri'], 'libvirt')
+    conf.set_override('migration_uri_scheme', 'qemu+tcp://%s/system',
+                      'libvirt')
+    conf.set_override('migration_inbound_addr', node['address'], 'libvirt')
+    conf.set_override('live_migration_with_native_tls', False, 'libvirt')
+    conf.set_override('vm_id', 'name', 'libvirt')
+    return conf
+
+
 def destroy_guests(state, names):
     """Destroy the guests ``names`` on every testbed node they run on and
     remove their serial logs; only those (other tests share the

@@ -21,8 +21,8 @@ import collections
 import threading
 import time
 
-import oslo_messaging
 from oslo_log import log as logging
+import oslo_messaging
 
 from nova_livemig import exception
 from nova_livemig import messages

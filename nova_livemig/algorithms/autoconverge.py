@@ -24,8 +24,10 @@ reports the time-averaged slowdown and the final throttle
 throttle reaches its maximum: until then the migration still gains ground.
 """
 
-from nova_livemig import algorithms, cost
-from nova_livemig.algorithms import downtime, precopy
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig.algorithms import downtime
+from nova_livemig.algorithms import precopy
 
 
 def guest_progress(throttle_pct, cpu_util):

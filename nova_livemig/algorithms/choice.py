@@ -46,7 +46,8 @@ True
 
 import dataclasses
 
-from nova_livemig import cost, exception
+from nova_livemig import cost
+from nova_livemig import exception
 
 #: a measured spread is one standard deviation; the band is this many
 SIGMAS = 2.0

@@ -16,8 +16,10 @@ drain up to ``1 / r`` times faster) and hurts when ``B > C``, where the CPU
 drains pages slower than the link would.
 """
 
-from nova_livemig import algorithms, cost
-from nova_livemig.algorithms import downtime, precopy
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig.algorithms import downtime
+from nova_livemig.algorithms import precopy
 
 
 def page_rates(link_bytes_s, params):

@@ -17,8 +17,11 @@ of the pages it writes is missing, for a pass of ``P1`` instead of the
 whole memory. A link failure in that pass still loses the VM.
 """
 
-from nova_livemig import algorithms, cost
-from nova_livemig.algorithms import downtime, postcopy, precopy
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig.algorithms import downtime
+from nova_livemig.algorithms import postcopy
+from nova_livemig.algorithms import precopy
 
 
 class Hybrid(algorithms.Algorithm):

@@ -14,7 +14,8 @@ split between the hosts until it does: a link failure during the pass loses
 the VM (risk ``'vm-lost-on-link-failure'``).
 """
 
-from nova_livemig import algorithms, cost
+from nova_livemig import algorithms
+from nova_livemig import cost
 
 
 def postcopy_phase(pending_bytes, missing_fraction, rate_bytes_s, params):

@@ -36,7 +36,8 @@ cases short (a 4 GiB guest at 10 Gbit/s is given up above about
 ``D = 0.9 B``).
 """
 
-from nova_livemig import algorithms, cost
+from nova_livemig import algorithms
+from nova_livemig import cost
 from nova_livemig.algorithms import downtime
 
 #: QEMU weighs dirtied against sent bytes at most once a second

@@ -12,12 +12,12 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_livemig.agent import manager as agent_mod
 from nova_livemig import cmd
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import plugins
 from nova_livemig import rpc
+from nova_livemig.agent import manager as agent_mod
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'nova-livemig'

@@ -21,12 +21,12 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_livemig import cmd
-from nova_livemig.conductor import manager
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
-from nova_livemig.conductor import service
-from nova_livemig.conductor import notifications
 from nova_livemig import rpc
+from nova_livemig.conductor import manager
+from nova_livemig.conductor import notifications
+from nova_livemig.conductor import service
 from nova_livemig.db import api as db_api
 
 LOG = logging.getLogger(__name__)

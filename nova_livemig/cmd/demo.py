@@ -82,8 +82,8 @@ def _clear(made):
 
 
 def _predicted_makespan_s(snapshot, hosts, conf):
-    from nova_livemig.conductor import planner
     from nova_livemig import policies
+    from nova_livemig.conductor import planner
     from nova_livemig.conf import planner as planner_conf
     options = planner_conf.options_from(conf)
     algorithms = planner.load_algorithms(options.algorithms)
@@ -97,12 +97,12 @@ def run(args, conf, out=None):
     """Run the demo; returns the exit status (0: the drain completed)."""
     # The bus, the database and the agents are loaded here, not at import:
     # building the command line must not load oslo.messaging.
+    from nova_livemig import rpc
     from nova_livemig.agent import manager as agent_mod
     from nova_livemig.cmd import conductor as conductor_cmd
     from nova_livemig.cmd import control
     from nova_livemig.db import api as db_api
     from nova_livemig.drivers import fake
-    from nova_livemig import rpc
     out = out or sys.stdout
     if not args.seconds > 0:
         raise exception.InvalidInput('--seconds', args.seconds,

@@ -20,13 +20,17 @@ import math
 import sys
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import exception, model, plugins, policies
+from nova_livemig import exception
+from nova_livemig import graph as graph_mod
+from nova_livemig import model
+from nova_livemig import plugins
+from nova_livemig import policies
 from nova_livemig.cmd import drawing
 from nova_livemig.cmd import outcome
 from nova_livemig.cmd import tables
-from nova_livemig import graph as graph_mod
 from nova_livemig.conf import planner
 from nova_livemig.policies import single
+
 
 def add_arguments(parser):
     """Add the offline-only options to the ``plan`` sub-command.

@@ -9,8 +9,8 @@ logged and dropped, a garbled call raises
 :class:`~nova_livemig.exception.InvalidInput`: nothing is half-done.
 """
 
-import logging
 
+from oslo_log import log as logging
 import oslo_messaging
 
 from nova_livemig import exception

@@ -20,11 +20,11 @@ nova_livemig.exception.InvalidInput: [periodic] schedule[0]: got \
 """
 
 import dataclasses
-import logging
 import threading
 import time
 
 import croniter
+from oslo_log import log as logging
 
 from nova_livemig import exception
 

@@ -23,17 +23,19 @@ Step states are changed compare-and-set in the database, so a result and
 a poll racing for the same step finish it once.
 """
 
-import logging
 import threading
 import time
 
-from nova_livemig.conductor import dispatch
+from oslo_log import log as logging
+
 from nova_livemig import exception
 from nova_livemig import messages
+from nova_livemig.conductor import dispatch
 from nova_livemig.conductor import notifications as notes
 from nova_livemig.conductor import outcomes
 from nova_livemig.conductor import planner
-from nova_livemig.conductor.settings import Settings, settings_from
+from nova_livemig.conductor.settings import Settings
+from nova_livemig.conductor.settings import settings_from
 
 __all__ = ('Engine', 'Settings', 'settings_from')
 

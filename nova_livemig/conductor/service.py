@@ -10,24 +10,25 @@ executor, refusing a configuration it cannot work with.
 """
 
 import dataclasses
-import logging
 import socket
 import threading
 import time
 
+from oslo_log import log as logging
+
 from nova_livemig import exception
-from nova_livemig.conductor import runner
 from nova_livemig import graph as graph_mod
+from nova_livemig import plan as plan_mod
+from nova_livemig import plugins
+from nova_livemig import policies
 from nova_livemig.conductor import livemodel
 from nova_livemig.conductor import notifications
 from nova_livemig.conductor import periodic
-from nova_livemig.policies import ranking
-from nova_livemig import plan as plan_mod
 from nova_livemig.conductor import planner
-from nova_livemig import plugins
-from nova_livemig import policies
+from nova_livemig.conductor import runner
 from nova_livemig.conductor import views
 from nova_livemig.conf import planner as planner_conf
+from nova_livemig.policies import ranking
 
 LOG = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 import socket
 
 from oslo_config import cfg
+
 from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('agent', title='Agent options',

@@ -1,6 +1,7 @@
 """Options of the ``[conductor]`` group: the live model and plan execution."""
 
 from oslo_config import cfg
+
 from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('conductor', title='Conductor options',

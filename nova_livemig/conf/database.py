@@ -1,6 +1,7 @@
 """Options of the ``[database]`` group: where plans and steps are kept."""
 
 from oslo_config import cfg
+
 from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('database', title='Database options',

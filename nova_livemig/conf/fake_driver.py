@@ -1,6 +1,7 @@
 """Options of the ``[fake_driver]`` group: the simulated compute host."""
 
 from oslo_config import cfg
+
 from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('fake_driver', title='Fake driver options',

@@ -1,6 +1,7 @@
 """Options of the ``[libvirt]`` group: the libvirt compute driver."""
 
 from oslo_config import cfg
+
 from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('libvirt', title='Libvirt driver options',

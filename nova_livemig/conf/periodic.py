@@ -1,6 +1,7 @@
 """Options of the ``[periodic]`` group: policies run on a schedule."""
 
 from oslo_config import cfg
+
 from nova_livemig.conf import groups
 
 GROUP = cfg.OptGroup('periodic', title='Scheduled policies',

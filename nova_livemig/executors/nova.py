@@ -40,10 +40,10 @@ Nova's admin policy. See ``doc/nova-executor.md``.
 """
 
 import datetime
-import logging
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
+from oslo_log import log as logging
 import requests
 
 from nova_livemig import exception

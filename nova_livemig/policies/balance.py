@@ -27,9 +27,10 @@ import heapq
 import math
 
 from nova_livemig import graph as graph_mod
-from nova_livemig import plan, policies
-from nova_livemig.scheduling import predictions
+from nova_livemig import plan
+from nova_livemig import policies
 from nova_livemig.policies import consolidate
+from nova_livemig.scheduling import predictions
 
 #: phase 2 works on hosts this far above the mean utilisation (fraction)
 SPREAD_BAND = 0.10

@@ -36,10 +36,11 @@ import dataclasses
 import itertools
 
 from nova_livemig import graph as graph_mod
-from nova_livemig import plan, policies
+from nova_livemig import plan
+from nova_livemig import policies
 from nova_livemig.policies import power
-from nova_livemig.scheduling import predictions
 from nova_livemig.scheduling import bounds
+from nova_livemig.scheduling import predictions
 
 #: sorted-index entries looked at per VM and aggregate class before giving
 #: up on a tight fit (memory is searched; vcpus and CPU are checked)

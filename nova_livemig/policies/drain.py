@@ -16,7 +16,9 @@ Pinned VMs are reported unplaced with reason ``pinned``; VMs that nothing can
 take, with the reason.
 """
 
-from nova_livemig import exception, plan, policies
+from nova_livemig import exception
+from nova_livemig import plan
+from nova_livemig import policies
 from nova_livemig.policies import ranking
 from nova_livemig.policies import single
 

@@ -8,8 +8,8 @@ then by the balance the move leaves (:class:`Ranker`).
 
 import math
 
-from nova_livemig.algorithms import choice
 from nova_livemig import plan as plan_mod
+from nova_livemig.algorithms import choice
 
 
 def allowed(src_host, dest_host):

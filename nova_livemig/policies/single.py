@@ -13,7 +13,9 @@ no destination can take (or only with a migration predicted to miss the
 downtime target) are reported unplaced with the reason.
 """
 
-from nova_livemig import exception, plan, policies
+from nova_livemig import exception
+from nova_livemig import plan
+from nova_livemig import policies
 from nova_livemig.policies import ranking
 
 #: reason given for a VM marked pinned in the snapshot

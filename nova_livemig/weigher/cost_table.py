@@ -23,17 +23,18 @@ The contract of :meth:`CostTable.cost_s`:
 """
 
 import collections
-import logging
 import math
 import os
 import time
 
-from nova_livemig.algorithms import choice
+from oslo_log import log as logging
+
 from nova_livemig import exception
 from nova_livemig import graph
 from nova_livemig import model
 from nova_livemig import plan
 from nova_livemig import plugins
+from nova_livemig.algorithms import choice
 
 LOG = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import pathlib
 import subprocess
 import time
 
-import pytest
 from oslo_config import cfg
+import pytest
 
 from nova_livemig import conf as nconf
 from nova_livemig import exception
@@ -38,25 +38,11 @@ QUIET = f'lvq-{os.getpid()}'
 BUSY = f'lvb-{os.getpid()}'
 
 
-def _conf(node):
-    conf = cfg.ConfigOpts()
-    nconf.register_opts(conf)
-    conf([], project='nova-livemig', default_config_files=[])
-    conf.set_override('host', node['name'], 'agent')
-    conf.set_override('connection_uri', node['libvirt_uri'], 'libvirt')
-    # test network only: plain TCP, no TLS (see the module docstring)
-    conf.set_override('migration_uri_scheme', 'qemu+tcp://%s/system',
-                      'libvirt')
-    conf.set_override('migration_inbound_addr', node['address'], 'libvirt')
-    conf.set_override('live_migration_with_native_tls', False, 'libvirt')
-    conf.set_override('vm_id', 'name', 'libvirt')
-    return conf
-
-
 @pytest.fixture(scope='module')
 def drivers(state):
     from nova_livemig.drivers import libvirt as libvirt_driver
-    return {n['name']: libvirt_driver.LibvirtDriver(_conf(n))
+    return {n['name']: libvirt_driver.LibvirtDriver(
+        fixtures.testbed_driver_conf(n))
             for n in state['nodes']}
 
 

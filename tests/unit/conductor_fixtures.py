@@ -3,10 +3,10 @@ executor that records what it is asked and answers get_job from a table."""
 
 import dataclasses
 
-from nova_livemig.conductor import runner
-from nova_livemig.conductor import livemodel
 from nova_livemig import plan as plan_mod
+from nova_livemig.conductor import livemodel
 from nova_livemig.conductor import planner
+from nova_livemig.conductor import runner
 from nova_livemig.db import api as db_api
 from nova_livemig.executors import Executor
 from tests import fixtures

@@ -11,11 +11,11 @@ import time
 import oslo_messaging
 import pytest
 
-from nova_livemig.agent import manager as agent_mod
 from nova_livemig import cost
 from nova_livemig import drivers
 from nova_livemig import messages
 from nova_livemig import rpc
+from nova_livemig.agent import manager as agent_mod
 from nova_livemig.agent import rpcapi
 from nova_livemig.algorithms import downtime
 from nova_livemig.drivers import migration

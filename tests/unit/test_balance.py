@@ -1,8 +1,11 @@
 """The ``balance`` policy."""
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import model, plan, plugins, policies
 from nova_livemig import graph as graph_mod
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import plugins
+from nova_livemig import policies
 from nova_livemig.policies import balance
 
 OPTIONS = plan.PlanningOptions()

@@ -2,11 +2,16 @@
 
 import dataclasses
 
-import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
+import pytest
 
-from nova_livemig import algorithms, cost, exception, model, plan
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig import exception
+from nova_livemig import model
+from nova_livemig import plan
 from nova_livemig.algorithms import choice
 
 ALL = ('precopy', 'autoconverge', 'compress', 'postcopy', 'hybrid')

@@ -14,13 +14,20 @@ import types
 
 import pytest
 
-from nova_livemig import algorithms, graph, model, plan, policies
+from nova_livemig import algorithms
+from nova_livemig import graph
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import policies
 from nova_livemig.cmd import drawing
 from nova_livemig.cmd import scene as sc
 from nova_livemig.cmd import timeline
 from nova_livemig.policies import drain
 from nova_livemig.scheduling import simulation
-from tests.unit.test_scheduling import OPTIONS, STAND_INS, moves_for, star
+from tests.unit.test_scheduling import OPTIONS
+from tests.unit.test_scheduling import STAND_INS
+from tests.unit.test_scheduling import moves_for
+from tests.unit.test_scheduling import star
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / 'etc' / 'nova-livemig' / 'example-snapshot.json'

@@ -7,7 +7,12 @@ import pathlib
 
 import pytest
 
-from nova_livemig import algorithms, graph, model, plan, policies, plugins
+from nova_livemig import algorithms
+from nova_livemig import graph
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import plugins
+from nova_livemig import policies
 from nova_livemig.cmd import cli
 from nova_livemig.cmd import outcome
 

@@ -6,15 +6,15 @@ import threading
 import time
 import types
 
-import pytest
 from oslo_config import cfg
+import pytest
 
-from nova_livemig.conductor import manager
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
-from nova_livemig.conductor import service
 from nova_livemig import model
 from nova_livemig.cmd import control
+from nova_livemig.conductor import manager
+from nova_livemig.conductor import service
 from nova_livemig.db import api as db_api
 from tests import fixtures
 from tests.unit import conductor_fixtures as cf
@@ -218,6 +218,7 @@ def test_bad_list_plans_raises_naming_the_field(ep, limit, marker, field):
 def _age(db, plan_id, days):
     """Make a plan ``days`` older than now."""
     import sqlalchemy as sa
+
     from nova_livemig.db import models
     with db.engine.begin() as conn:
         conn.execute(sa.update(models.Plan).where(

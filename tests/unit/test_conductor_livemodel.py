@@ -6,8 +6,8 @@ import os
 import pytest
 
 from nova_livemig import exception
-from nova_livemig.conductor import livemodel
 from nova_livemig import model
+from nova_livemig.conductor import livemodel
 from tests.unit import conductor_fixtures as cf
 
 

@@ -7,10 +7,10 @@ agents' results.
 
 import pytest
 
+from nova_livemig import messages
 from nova_livemig.conductor import dispatch
 from nova_livemig.conductor import outcomes
 from nova_livemig.conductor import runner
-from nova_livemig import messages
 from tests.unit import conductor_fixtures as cf
 
 HOSTS = {'a': 'up', 'b': 'up', 'c': 'up'}

@@ -3,8 +3,8 @@ nova-livemig's own, and the nova.conf snippet of the Nova weigher."""
 
 import pathlib
 
-import pytest
 from oslo_config import generator
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ETC = ROOT / 'etc' / 'nova-livemig'

@@ -3,10 +3,13 @@
 import pytest
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import model, plan, plugins, policies
-from nova_livemig.scheduling import bounds
 from nova_livemig import graph as graph_mod
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import plugins
+from nova_livemig import policies
 from nova_livemig.policies import consolidate
+from nova_livemig.scheduling import bounds
 
 OPTIONS = plan.PlanningOptions()
 ALGORITHMS = algorithms_mod.load_algorithms(OPTIONS.algorithms)

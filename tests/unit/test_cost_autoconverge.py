@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 
 from nova_livemig import cost
-from nova_livemig.algorithms import autoconverge, precopy
+from nova_livemig.algorithms import autoconverge
+from nova_livemig.algorithms import precopy
 
 MIB = cost.MIB
 HAND = cost.CostParams(goodput_fraction=1.0, switchover_ms=0.0,

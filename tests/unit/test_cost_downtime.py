@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from nova_livemig import cost
-from nova_livemig.algorithms import downtime, precopy
+from nova_livemig.algorithms import downtime
+from nova_livemig.algorithms import precopy
 from tests.unit import fakehosts
 
 #: 5 ms of switchover and 0.05 MiB of device state

@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 
 from nova_livemig import cost
-from nova_livemig.algorithms import hybrid, postcopy
+from nova_livemig.algorithms import hybrid
+from nova_livemig.algorithms import postcopy
 
 MIB = cost.MIB
 HAND = cost.CostParams(goodput_fraction=1.0, switchover_ms=5.0,

@@ -6,11 +6,13 @@ so QEMU's threshold is T = 100 MiB/s * 0.5 s = 50 MiB and a sync step
 (50 ms) sends 5 MiB.
 """
 
-import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
+import pytest
 
-from nova_livemig import cost, exception
+from nova_livemig import cost
+from nova_livemig import exception
 from nova_livemig.algorithms import precopy
 
 MIB = cost.MIB

@@ -16,7 +16,10 @@ import dataclasses
 import pytest
 
 from nova_livemig import cost
-from nova_livemig.algorithms import autoconverge, compress, postcopy, precopy
+from nova_livemig.algorithms import autoconverge
+from nova_livemig.algorithms import compress
+from nova_livemig.algorithms import postcopy
+from nova_livemig.algorithms import precopy
 
 LINK = 0.2  # Gbit/s
 GUEST = cost.MigrationInput(memory_mib=256, dirty_rate_mib_s=40.0,

@@ -2,10 +2,12 @@
 
 import dataclasses
 
-import pytest
 from oslo_config import cfg
+import pytest
 
-from nova_livemig import algorithms, cost, exception
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig import exception
 from nova_livemig.conf import cost_model
 
 NAMES = ('precopy', 'autoconverge', 'compress', 'postcopy', 'hybrid')

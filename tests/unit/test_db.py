@@ -1,10 +1,10 @@
 """The database: schema migrations agree with the models; the API's
 compare-and-set changes and leases."""
 
-import pytest
-import sqlalchemy as sa
 from alembic import autogenerate
 from alembic import migration as alembic_migration
+import pytest
+import sqlalchemy as sa
 
 from nova_livemig import exception
 from nova_livemig.db import api as db_api

@@ -186,9 +186,9 @@ def test_too_few_passes_to_tell(ls):
 def test_the_driver_refuses_to_start_without_libvirt_python(monkeypatch):
     from oslo_config import cfg
 
-    import nova_livemig.drivers
     from nova_livemig import conf as nconf
     from nova_livemig import exception
+    import nova_livemig.drivers
     # Import a second copy of the driver with libvirt blocked; monkeypatch
     # puts back sys.modules *and* the package attribute the import sets,
     # so later tests get the real driver.

@@ -7,10 +7,10 @@ The same calls against Nova's real API are in tests/nova.
 
 import threading
 
-import oslo_messaging
-import pytest
 from keystoneauth1 import token_endpoint
 from oslo_config import cfg
+import oslo_messaging
+import pytest
 
 from nova_livemig import conf as livemig_conf
 from nova_livemig import exception

@@ -2,7 +2,9 @@
 
 import pytest
 
-from nova_livemig import exception, graph, model
+from nova_livemig import exception
+from nova_livemig import graph
+from nova_livemig import model
 
 
 def snapshot(links, hosts=('a', 'b', 'c'), switches=()):

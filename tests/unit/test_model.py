@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from nova_livemig import exception, model
+from nova_livemig import exception
+from nova_livemig import model
 
 
 def valid():

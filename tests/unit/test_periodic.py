@@ -124,9 +124,9 @@ def test_dry_run_records_without_executing(db):
 
 
 def test_conductor_runs_the_schedule_from_config(tmp_path):
+    from nova_livemig.conductor import service
     from tests.unit import conductor_fixtures as cf
     from tests.unit import test_conductor_endpoint as te
-    from nova_livemig.conductor import service
     conf = te.make_conf(tmp_path)
     conf.set_override('enabled', True, 'periodic')
     conf.set_override('schedule', ['drain | 0 3 * * * | dry-run'],

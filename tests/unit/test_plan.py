@@ -5,7 +5,10 @@ import json
 
 import pytest
 
-from nova_livemig import cost, exception, model, plan
+from nova_livemig import cost
+from nova_livemig import exception
+from nova_livemig import model
+from nova_livemig import plan
 
 
 def cluster():

@@ -7,17 +7,16 @@ real cost models. Every plan is checked with :func:`plan.apply`.
 
 import pytest
 
-from nova_livemig import (
-    algorithms,
-    cost,
-    exception,
-    graph,
-    model,
-    plan,
-    plugins,
-    policies,
-)
-from nova_livemig.policies import drain, single
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig import exception
+from nova_livemig import graph
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import plugins
+from nova_livemig import policies
+from nova_livemig.policies import drain
+from nova_livemig.policies import single
 
 
 class StandInPrecopy(algorithms.Algorithm):

@@ -9,11 +9,18 @@ never moves a VM onto a host being drained.
 
 import collections
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from nova_livemig import algorithms, graph, model, plan, policies
-from nova_livemig.policies import drain, single
+from nova_livemig import algorithms
+from nova_livemig import graph
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import policies
+from nova_livemig.policies import drain
+from nova_livemig.policies import single
 
 ALGORITHMS = algorithms.load_algorithms(
     ('precopy', 'autoconverge', 'compress', 'postcopy', 'hybrid'))

@@ -8,7 +8,11 @@ tested with the algorithms.
 
 import pytest
 
-from nova_livemig import algorithms, cost, graph, model, plan
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig import graph
+from nova_livemig import model
+from nova_livemig import plan
 from nova_livemig.policies import ranking
 
 

@@ -24,11 +24,14 @@ import pathlib
 import pytest
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import model, plan, plugins, policies
+from nova_livemig import graph as graph_mod
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig import plugins
+from nova_livemig import policies
 from nova_livemig.scheduling import predictions
 from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import simulation
-from nova_livemig import graph as graph_mod
 
 SCENARIOS = sorted(
     (pathlib.Path(__file__).resolve().parent.parent / 'scenarios')

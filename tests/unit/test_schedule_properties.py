@@ -18,13 +18,15 @@ import hypothesis
 from hypothesis import strategies as st
 
 from nova_livemig import algorithms as algorithms_mod
-from nova_livemig import model, plan
+from nova_livemig import graph as graph_mod
+from nova_livemig import model
+from nova_livemig import plan
+from nova_livemig.policies import balance
+from nova_livemig.policies import consolidate
+from nova_livemig.scheduling import bounds
 from nova_livemig.scheduling import predictions
 from nova_livemig.scheduling import schedule as schedule_mod
-from nova_livemig.scheduling import bounds
 from nova_livemig.scheduling import simulation
-from nova_livemig import graph as graph_mod
-from nova_livemig.policies import balance, consolidate
 
 OPTIONS = plan.PlanningOptions(max_outgoing_per_host=2,
                                max_incoming_per_host=1)

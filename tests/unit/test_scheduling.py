@@ -9,11 +9,14 @@ import math
 
 import pytest
 
-from nova_livemig import algorithms, cost, model, plan
+from nova_livemig import algorithms
+from nova_livemig import cost
+from nova_livemig import graph as graph_mod
+from nova_livemig import model
+from nova_livemig import plan
 from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import sharing
 from nova_livemig.scheduling import simulation
-from nova_livemig import graph as graph_mod
 
 
 class StandInPreCopy(algorithms.Algorithm):

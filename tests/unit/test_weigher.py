@@ -12,8 +12,8 @@ import sys
 import time
 import types
 
-import pytest
 from oslo_config import cfg
+import pytest
 
 from nova_livemig import algorithms
 from nova_livemig import cost
