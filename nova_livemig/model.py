@@ -147,6 +147,13 @@ class Snapshot:
             new[vm.id] = vm
         return dataclasses.replace(self, vms=new)
 
+    def relocated(self, placement):
+        """A copy with the VMs of ``placement`` (``{vm id: host name}``)
+        on those hosts; unchecked (:func:`nova_livemig.plan.apply`
+        checks a plan's moves)."""
+        return self.with_vms([dataclasses.replace(self.vms[vm], host=host)
+                              for vm, host in placement.items()])
+
     def to_primitive(self):
         return {
             'version': SNAPSHOT_VERSION,

@@ -4,7 +4,7 @@ Sub-commands:
 
 * ``plan --snapshot FILE --policy P ...``: plan offline from a snapshot file
   (:mod:`nova_livemig.cmd.whatif`);
-* ``plan create|list|show|execute|abort``: plans kept by the conductor
+* ``plan create|list|show|execute|abort|purge``: plans kept by the conductor
   (:mod:`nova_livemig.cmd.control`);
 * ``migrate VM [--to HOST]``: smart placement of one VM, through the
   conductor;
@@ -128,8 +128,9 @@ def _parser():
         'plan', help='plan migrations (offline from a snapshot file, or '
                      'through the conductor)',
         description='Offline: "plan --snapshot FILE --policy P". Through '
-                    'the conductor: "plan create|list|show|execute|abort". '
-                    'An option of the other mode is an error.')
+                    'the conductor: "plan '
+                    'create|list|show|execute|abort|purge". An option of '
+                    'the other mode is an error.')
     plan.add_argument('action', nargs='?', choices=PLAN_ACTIONS,
                       help='a plan kept by the conductor; omit with '
                            '--snapshot to plan offline')

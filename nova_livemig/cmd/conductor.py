@@ -78,13 +78,20 @@ class Service:
 
     :param transport: an RPC transport to share (``fake://`` needs the
         same object on both sides), or None to build one from ``conf``
+    :param executor: the executor, or None to load the one ``[conductor]
+        executor`` names
+    :param own_transport: whether :meth:`stop` cleans ``transport`` up
+        (default: only one it built itself)
     """
 
-    def __init__(self, conf, db, transport=None):
+    def __init__(self, conf, db, transport=None, executor=None,
+                 own_transport=None):
         self.conf = conf
-        self.own_transport = transport is None
+        self.own_transport = (transport is None if own_transport is None
+                              else own_transport)
         self.transport = transport or rpc.get_transport(conf)
-        executor = service.load_executor(conf, self.transport)
+        if executor is None:
+            executor = service.load_executor(conf, self.transport)
         host = conf.conductor.host
         self.conductor = service.Conductor(conf, db, executor)
         self.notification_transport = rpc.get_notification_transport(conf)
@@ -121,7 +128,13 @@ def main(argv=None, stop_event=None):
         print(f'nova-livemig-conductor: {err}', file=sys.stderr)
         return 2
     logging.setup(conf, PROJECT)
+    transport = None
     try:
+        if not conf.db_sync:
+            # refuse a configuration the executor cannot work with before
+            # the database is touched: a refusal changes nothing
+            transport = rpc.get_transport(conf)
+            executor = service.load_executor(conf, transport)
         db = db_api.Database(conf.database.connection)
         if conf.db_sync:
             revision = db.sync()
@@ -131,30 +144,38 @@ def main(argv=None, stop_event=None):
             db.sync()
         else:
             db.check()
-        service = Service(conf, db)
+        running = Service(conf, db, transport, executor,
+                          own_transport=True)
     except exception.LivemigError as err:
         LOG.error('cannot start: %s', err)
         print(f'nova-livemig-conductor: {err}', file=sys.stderr)
+        _cleanup(transport)
         return err.exit_code
     except Exception as err:  # noqa: BLE001 - bad URL, unreachable DB
         msg = rpc.masked_url(str(err))
         LOG.error('cannot start: %s', msg)
         print(f'nova-livemig-conductor: {msg}', file=sys.stderr)
+        _cleanup(transport)
         return 2
     stop = stop_event or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
     LOG.info('conductor %s, executor %s, transport %s',
-             service.conductor.host, conf.conductor.executor,
+             running.conductor.host, conf.conductor.executor,
              rpc.masked_url(conf.transport_url))
-    service.start()
+    running.start()
     try:
         while not stop.wait(1.0):
             pass
     finally:
-        service.stop()
+        running.stop()
     return 0
+
+
+def _cleanup(transport):
+    if transport is not None:
+        rpc.cleanup(transport)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
-"""``nova-livemig plan create|list|show|execute|abort`` and ``nova-livemig
-migrate``: plans kept by the conductor, through ``ConductorAPI``.
+"""``nova-livemig plan create|list|show|execute|abort|purge`` and
+``nova-livemig migrate``: plans kept by the conductor, through
+``ConductorAPI``.
 
 * ``plan create --policy drain --host H [--dry-run]``: plan on the live
   model; the plan is recorded (``planned``, or ``dry-run``: a record only)
@@ -27,7 +28,7 @@ import sys
 import time
 
 from nova_livemig import exception
-from nova_livemig.conductor import views as progress_mod
+from nova_livemig.conductor import views
 
 #: extra ``register_opts`` callables (every group is in conf.MODULES)
 REGISTER = ()
@@ -41,7 +42,7 @@ LIST_LIMIT = 50
 
 
 def add_plan_arguments(parser):
-    """Options of ``plan create|list|show|execute|abort`` (``--policy``,
+    """Options of ``plan create|list|show|execute|abort|purge`` (``--policy``,
     ``--host`` and ``--vm`` are shared with offline planning)."""
     group = parser.add_argument_group(
         'plans kept by the conductor',
@@ -303,7 +304,7 @@ def render_plan(view):
 def render_result(view):
     """How a plan ended: the steps, then where each VM is now."""
     lines = [render_plan(view), '', 'VM placement after the plan:']
-    for vm, host in sorted(progress_mod.final_placement(view).items()):
+    for vm, host in sorted(views.final_placement(view).items()):
         lines.append(f'  {vm:<16} {host}')
     elapsed = view['totals'].get('elapsed_s')
     if elapsed is not None:

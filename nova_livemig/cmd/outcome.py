@@ -20,9 +20,9 @@ two sets of figures. Pure: no I/O.
 
 import dataclasses
 
-from nova_livemig import cost
 from nova_livemig.policies import balance
 from nova_livemig.policies import consolidate
+from nova_livemig.scheduling import schedule as schedule_mod
 
 #: in a schedule, the note of the first leg of a temporary hop
 HOP_NOTE = 'hop: via'
@@ -141,13 +141,10 @@ def of_schedule(snapshot, plan, schedule, options, algorithms):
     :param algorithms: ``{name: Algorithm}`` the plan was made with
     """
     planned = {m.vm: m for m in plan.moves}
-    items = sorted(schedule.moves, key=lambda m: (m.start_s, m.end_s))
-    legs = tuple(Leg(vm=m.vm, source=m.source, destination=m.destination,
-                     algorithm=m.algorithm, total_s=m.end_s - m.start_s,
-                     downtime_ms=m.downtime_ms, bytes_sent=m.bytes_sent,
-                     converges=m.converges, gbit_s=m.min_gbit_s,
-                     risks=_risks(m, planned.get(m.vm), algorithms),
-                     start_s=m.start_s, end_s=m.end_s, note=m.note)
+    items = sorted(schedule.moves,
+                   key=lambda m: (m.start_s, m.end_s, m.vm))
+    legs = tuple(_leg(m, schedule_mod.prediction(m, planned.get(m.vm),
+                                                 algorithms))
                  for m in items)
     placement = {}
     for leg in sorted(legs, key=lambda leg: leg.end_s):
@@ -159,16 +156,14 @@ def of_schedule(snapshot, plan, schedule, options, algorithms):
                    scheduled=True)
 
 
-def _risks(item, move, algorithms):
-    """The risks of a scheduled migration: the plan's when it runs as
-    planned; else those of the algorithm the scheduler chose."""
-    if move is not None and move.algorithm == item.algorithm:
-        risks = list(move.predicted.risks)
-    else:
-        algorithm = algorithms.get(item.algorithm)
-        risks = ([cost.RISK_VM_LOST]
-                 if getattr(algorithm, 'uses_postcopy', False) else [])
-    return tuple(risks)
+def _leg(item, predicted):
+    return Leg(vm=item.vm, source=item.source, destination=item.destination,
+               algorithm=predicted.algorithm, total_s=predicted.total_s,
+               downtime_ms=predicted.downtime_ms,
+               bytes_sent=predicted.bytes_sent,
+               converges=predicted.converges, gbit_s=item.min_gbit_s,
+               risks=tuple(predicted.risks), start_s=item.start_s,
+               end_s=item.end_s, note=item.note)
 
 
 def policy_figures(snapshot, plan, placement, options=None):
@@ -197,12 +192,6 @@ def policy_figures(snapshot, plan, placement, options=None):
     return figures
 
 
-def _after(snapshot, placement):
-    return snapshot.with_vms([
-        dataclasses.replace(snapshot.vms[vm], host=host)
-        for vm, host in placement.items()])
-
-
 def _drain_figures(snapshot, summary, placement):
     drained = set(summary.get('drained_hosts') or ())
     if snapshot is None:
@@ -219,11 +208,8 @@ def _drain_figures(snapshot, summary, placement):
 
 def _balance_figures(snapshot, summary, placement):
     target = summary.get('cpu_target_util')
-    after = balance.utilisation(_after(snapshot, placement))
-    figures = {'stddev_after': round(balance.spread(after), 4),
-               'max_util_after': round(max(after.values(), default=0.0),
-                                       4)}
-    if target is not None:
-        figures['hosts_over_target_after'] = sum(
-            1 for u in after.values() if u > target + 1e-9)
+    figures = balance.utilisation_figures(snapshot.relocated(placement),
+                                          target or 0.0, 'after')
+    if target is None:
+        del figures['hosts_over_target_after']
     return figures

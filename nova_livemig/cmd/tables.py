@@ -197,16 +197,3 @@ def policy_lines(policy, figures):
     scalars = [f'{k} {v}' for k, v in f.items()
                if isinstance(v, (int, float, str))]
     return [f'Summary: {", ".join(scalars)}'] if scalars else []
-
-
-def schedule_report(snapshot, result, schedule, options, algorithms=None):
-    """The lines under the table of a scheduled plan (totals, makespan,
-    policy figures).
-
-    :param result: the :class:`~nova_livemig.plan.Plan`
-    :param schedule: its :class:`~nova_livemig.scheduling.schedule.Schedule`
-    :returns: a list of strings
-    """
-    out = outcome_mod.of_schedule(snapshot, result, schedule, options,
-                                  algorithms or {})
-    return summary_lines(result, out, schedule)

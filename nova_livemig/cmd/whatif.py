@@ -23,7 +23,6 @@ from nova_livemig import algorithms as algorithms_mod
 from nova_livemig import exception
 from nova_livemig import graph as graph_mod
 from nova_livemig import model
-from nova_livemig import plugins
 from nova_livemig import policies
 from nova_livemig.cmd import drawing
 from nova_livemig.cmd import outcome
@@ -75,8 +74,10 @@ def _add_fleet_arguments(group):
                        help='drain every host linked to this switch '
                             '(drain; repeatable, adds to --host)')
     group.add_argument('--graph', metavar='FILE',
-                       help='draw the link graph with the moves to FILE '
-                            '(.png, or .html for a self-contained page)')
+                       help='draw the link graph with the moves and the '
+                            'timeline of their schedule to FILE (.png, or '
+                            '.html for a self-contained page); the plan '
+                            'is scheduled, whatever its policy')
     group.add_argument('--no-schedule', action='store_true',
                        help='do not schedule the moves (consolidate, '
                             'balance and drain are scheduled by default)')
@@ -107,9 +108,13 @@ def _schedule(args, snapshot, graph, result, options, algorithms):
         or None when the plan is not scheduled
     """
     from nova_livemig.scheduling import simulation
+    graph_file = getattr(args, 'graph', None)
+    if graph_file and getattr(args, 'no_schedule', False):
+        raise exception.InvalidInput(
+            '--no-schedule', True, 'nothing with --graph (the picture '
+            'draws the schedule: leave out one of the two)')
     wanted = (result.policy in SCHEDULED_POLICIES
               and not getattr(args, 'no_schedule', False))
-    graph_file = getattr(args, 'graph', None)
     if not (wanted or graph_file):
         return None
     sched = simulation.schedule(snapshot, graph, result.moves, options,
@@ -127,6 +132,7 @@ def to_primitive(result, out, sched):
     """
     data = result.to_primitive()
     if sched is None:
+        data['summary'] = dict(out.figures)  # the figures the table prints
         return data
     data['schedule'] = dict(
         sched.to_primitive(), bytes=int(out.bytes_sent),
@@ -153,20 +159,6 @@ def _options(args, conf):
             'at least one algorithm left after allow_postcopy and '
             'allow_throttle')
     return options
-
-
-def _policy(name):
-    if not name:
-        raise exception.InvalidInput(
-            '--policy', name,
-            'one of ' + ', '.join(plugins.names(plugins.POLICIES)))
-    try:
-        return plugins.load(plugins.POLICIES, name)
-    except exception.PluginLoadError as exc:
-        raise exception.InvalidInput(
-            '--policy', name,
-            'one of ' + ', '.join(plugins.names(plugins.POLICIES))
-            + f' ({exc})') from exc
 
 
 def _request(args, snapshot):
@@ -217,9 +209,9 @@ def run(args, conf):
     if not args.snapshot:
         raise exception.InvalidInput(
             '--snapshot', None, 'a snapshot file to plan offline from (or '
-            'an action: create, list, show, execute, abort)')
+            'an action: create, list, show, execute, abort, purge)')
     options = _options(args, conf)
-    policy = _policy(args.policy)
+    policy = policies.load_policy(args.policy, '--policy')
     snapshot = model.load(args.snapshot)
     args.host = list(args.host) + [
         h for h in _rack_hosts(args, snapshot) if h not in args.host]

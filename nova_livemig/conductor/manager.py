@@ -15,7 +15,7 @@ import oslo_messaging
 
 from nova_livemig import exception
 from nova_livemig import messages
-from nova_livemig import plugins
+from nova_livemig import policies
 
 LOG = logging.getLogger(__name__)
 
@@ -80,10 +80,7 @@ class ConductorEndpoint:
     # calls: a bad argument raises InvalidInput (a RemoteError client-side)
     def create_plan(self, ctxt, policy, vms=None, hosts=None, dry_run=False):
         policy = _string('policy', policy)
-        if policy not in plugins.names(plugins.POLICIES):
-            raise exception.InvalidInput(
-                'policy', policy,
-                'one of ' + ', '.join(plugins.names(plugins.POLICIES)))
+        policies.load_policy(policy)  # an installed one, or InvalidInput
         if not isinstance(dry_run, bool):
             raise exception.InvalidInput('dry_run', dry_run,
                                          'true or false')

@@ -1,8 +1,6 @@
 """The plan runner: :class:`Engine`, the one thread that executes plans.
 
-Its knobs are :class:`~nova_livemig.conductor.settings.Settings`, which
-callers may also name from here (``runner.Settings``,
-``runner.settings_from``).
+Its knobs are :class:`~nova_livemig.conductor.settings.Settings`.
 
 One runner thread serves every executing plan. On each pass it, per plan:
 
@@ -34,10 +32,6 @@ from nova_livemig.conductor import dispatch
 from nova_livemig.conductor import notifications as notes
 from nova_livemig.conductor import outcomes
 from nova_livemig.conductor import planner
-from nova_livemig.conductor.settings import Settings
-from nova_livemig.conductor.settings import settings_from
-
-__all__ = ('Engine', 'Settings', 'settings_from')
 
 LOG = logging.getLogger(__name__)
 
@@ -46,7 +40,7 @@ class Engine:
     """:param db: a :class:`nova_livemig.db.api.Database`
     :param live: a :class:`nova_livemig.conductor.livemodel.LiveModel`
     :param executor: a :class:`nova_livemig.executors.Executor`
-    :param settings: :class:`Settings`
+    :param settings: :class:`~nova_livemig.conductor.settings.Settings`
     :param planning_options: :class:`~nova_livemig.plan.PlanningOptions`
         for re-planning
     :param algorithms: ``{name: Algorithm}`` for re-planning

@@ -26,6 +26,7 @@ from nova_livemig.conductor import notifications
 from nova_livemig.conductor import periodic
 from nova_livemig.conductor import planner
 from nova_livemig.conductor import runner
+from nova_livemig.conductor import settings
 from nova_livemig.conductor import views
 from nova_livemig.conf import planner as planner_conf
 from nova_livemig.policies import ranking
@@ -86,7 +87,7 @@ class Conductor:
             livemodel.load_topology(conf.conductor.topology_file),
             conf.conductor.default_link_gbit_s, clock=clock)
         self.engine = runner.Engine(
-            db, self.live, executor, runner.settings_from(conf),
+            db, self.live, executor, settings.settings_from(conf),
             self.options, self.algorithms, notify=self.notify, clock=clock)
         self.periodic = None
         if conf.periodic.enabled:
@@ -173,8 +174,8 @@ class Conductor:
         return views.plan_view(plan, self.clock())
 
     def list_plans(self, limit=None, marker=None):
-        """Plan summaries, newest first (:meth:`.db.api.Database.list_plans`
-        pages them)."""
+        """Plan summaries, newest first; ``limit`` and ``marker`` page
+        them (:meth:`nova_livemig.db.api.Database.list_plans`)."""
         return [views.plan_summary(p)
                 for p in self.db.list_plans(limit, marker)]
 

@@ -10,7 +10,8 @@ decisions (post-copy switch, abort) are the agent's, from
 * A migration is ``migrateToURI3`` (live, peer to peer) in a thread of its
   own; ``[libvirt] migration_uri_scheme`` (``qemu+tls://%s/system`` by
   default) names the destination's libvirtd. QEMU's downtime limit is the
-  step's target less the switchover (``migrateSetMaxDowntime``).
+  step's target less the switchover and device state
+  (:mod:`nova_livemig.algorithms.downtime`, ``migrateSetMaxDowntime``).
 * Statistics: ``jobStats()`` of the source while the call runs; at the
   end the source's job-completed event (after post-copy libvirt 9.0 keeps
   no completed statistics anywhere else), which needs libvirt's default

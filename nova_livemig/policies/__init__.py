@@ -7,6 +7,9 @@ Namespace ``nova_livemig.policies``. A policy reads a snapshot and returns a
 import abc
 import dataclasses
 
+from nova_livemig import exception
+from nova_livemig import plugins
+
 
 @dataclasses.dataclass(frozen=True)
 class PlanRequest:
@@ -38,3 +41,19 @@ class Policy(abc.ABC):
         :returns: a :class:`nova_livemig.plan.Plan`
         :raises InvalidInput: when the request does not fit the snapshot
         """
+
+
+def load_policy(name, field='policy'):
+    """The policy plugin ``name`` of ``nova_livemig.policies``.
+
+    :param field: how the caller names the value in errors (``policy``
+        on the bus, ``--policy`` on the command line)
+    :raises InvalidInput: naming ``field`` and the installed policies
+    """
+    installed = 'one of ' + ', '.join(plugins.names(plugins.POLICIES))
+    if not name:
+        raise exception.InvalidInput(field, name, installed)
+    try:
+        return plugins.load(plugins.POLICIES, name)
+    except exception.PluginLoadError as err:
+        raise exception.InvalidInput(field, name, installed) from err

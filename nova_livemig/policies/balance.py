@@ -45,6 +45,30 @@ class Balance(policies.Policy):
         return balance(snapshot, graph, options, algorithms)
 
 
+def utilisation_figures(snapshot, target, when):
+    """The spread figures of a placement, named ``..._{when}``: the
+    standard deviation of host CPU use, the hosts over ``target`` and the
+    busiest host's use.
+
+    >>> from nova_livemig import model
+    >>> snap = model.from_primitive({'version': 1, 'hosts': [
+    ...     {'name': h, 'vcpus': 4, 'memory_mib': 1024} for h in 'ab'],
+    ...     'vms': [{'id': 'v', 'host': 'a', 'vcpus': 4, 'memory_mib': 1,
+    ...              'cpu_util': 1.0, 'dirty_rate_mib_s': 0.0}],
+    ...     'network': {'switches': ['s'],
+    ...     'links': [{'a': h, 'b': 's', 'gbit_s': 1.0} for h in 'ab']}})
+    >>> utilisation_figures(snap, 0.8, 'now')['hosts_over_target_now']
+    1
+    """
+    util = utilisation(snapshot)
+    return {
+        f'stddev_{when}': round(spread(util), 4),
+        f'hosts_over_target_{when}': sum(1 for u in util.values()
+                                         if u > target + 1e-9),
+        f'max_util_{when}': round(max(util.values(), default=0.0), 4),
+    }
+
+
 def utilisation(snapshot):
     """``{host: cpu util}`` for up hosts, from the VMs' busy vcpus."""
     busy = {n: 0.0 for n, h in snapshot.hosts.items() if h.state == 'up'}
@@ -76,20 +100,12 @@ def balance(snapshot, graph, options, algorithms):
     state.run(lambda h: max(mean + SPREAD_BAND, 0.0), narrow=mean)
     moves, more = consolidate.build_moves(
         snapshot, state.finder, state.predictor, state.dest)
-    before = utilisation(snapshot)
-    after = utilisation(snapshot.with_vms(
-        [consolidate._moved(snapshot.vms[m.vm], m.destination)
-         for m in moves]))
     summary = {
         'cpu_target_util': target,
-        'stddev_before': round(spread(before), 4),
-        'stddev_after': round(spread(after), 4),
-        'hosts_over_target_before': sum(1 for u in before.values()
-                                        if u > target + 1e-9),
-        'hosts_over_target_after': sum(1 for u in after.values()
-                                       if u > target + 1e-9),
-        'max_util_before': round(max(before.values(), default=0.0), 4),
-        'max_util_after': round(max(after.values(), default=0.0), 4),
+        **utilisation_figures(snapshot, target, 'before'),
+        **utilisation_figures(
+            snapshot.relocated({m.vm: m.destination for m in moves}),
+            target, 'after'),
         'hosts_not_relieved': sorted(stuck)[:20],
         'migrations': len(moves),
         'migrations_relieve': relieve,

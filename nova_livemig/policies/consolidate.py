@@ -32,7 +32,6 @@ hosts in use before and after, the lower bound
 """
 
 import bisect
-import dataclasses
 import itertools
 
 from nova_livemig import graph as graph_mod
@@ -354,8 +353,7 @@ def build_moves(snapshot, finder, predictor, destinations, order=None):
 
 def summarize(snapshot, moves, options):
     """Hosts in use, the lower bound, migrations, bytes and power."""
-    after = snapshot.with_vms(
-        [_moved(snapshot.vms[m.vm], m.destination) for m in moves])
+    after = snapshot.relocated({m.vm: m.destination for m in moves})
     bound = bounds.active_hosts(snapshot, options.cpu_target_util)
     before_w = power.cluster_power_w(snapshot)
     after_w = power.cluster_power_w(after)
@@ -377,6 +375,3 @@ def summarize(snapshot, moves, options):
         'cpu_target_util': options.cpu_target_util,
     }
 
-
-def _moved(vm, host):
-    return dataclasses.replace(vm, host=host)

@@ -13,6 +13,8 @@ each host holds) and :func:`link_load` (what each link carries).
 
 import dataclasses
 
+from nova_livemig import cost
+
 
 @dataclasses.dataclass(frozen=True)
 class ScheduledMove:
@@ -50,6 +52,44 @@ class ScheduledMove:
                 'converges': self.converges, 'note': self.note,
                 'path': [list(k) for k in self.path],
                 'rates': [[round(t, 3), round(r, 4)] for t, r in self.rates]}
+
+
+def prediction(item, move=None, algorithms=None):
+    """The figures a scheduled migration runs with, as a prediction.
+
+    Time, downtime and bytes are the schedule's (at the link share the
+    move gets); rounds, slowdown and risks are the plan's while the
+    scheduler kept the move's algorithm, else the risks of the algorithm
+    it switched to. One place for "what will this migration do", read by
+    the conductor's steps and the offline ``nova-livemig plan`` output.
+
+    :param item: a :class:`ScheduledMove`
+    :param move: the plan's :class:`~nova_livemig.plan.Move` of that VM,
+        or None (a temporary hop the plan did not have)
+    :param algorithms: ``{name: Algorithm}``, to name the risks of an
+        algorithm the scheduler switched to
+    :returns: a :class:`~nova_livemig.cost.Prediction`
+
+    >>> item = ScheduledMove('v', 'a', 'b', 2.0, 12.0, 'precopy', 'precopy',
+    ...                      1.0, 2 ** 30, 300.0, True)
+    >>> p = prediction(item)
+    >>> p.total_s, p.downtime_ms, p.bytes_sent, p.risks
+    (10.0, 300.0, 1073741824, ())
+    """
+    kept = move is not None and move.algorithm == item.algorithm
+    if kept:
+        extra = {'iterations': move.predicted.iterations,
+                 'slowdown': move.predicted.slowdown,
+                 'risks': tuple(move.predicted.risks),
+                 'throttle_pct': move.predicted.throttle_pct}
+    else:
+        algorithm = (algorithms or {}).get(item.algorithm)
+        postcopy = getattr(algorithm, 'uses_postcopy',
+                           item.algorithm in ('postcopy', 'hybrid'))
+        extra = {'risks': (cost.RISK_VM_LOST,) if postcopy else ()}
+    return cost.Prediction(item.algorithm, item.end_s - item.start_s,
+                           item.downtime_ms, int(item.bytes_sent),
+                           item.converges, **extra)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -213,7 +213,7 @@ class Simulation:
                     break
             else:
                 break
-        self.done.sort(key=lambda m: (m.start_s, m.end_s))
+        self.done.sort(key=lambda m: (m.start_s, m.end_s, m.vm))
         return self.done, self.unscheduled
 
     def _process_ends(self):

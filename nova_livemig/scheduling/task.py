@@ -10,7 +10,7 @@ class Task:
     """One migration being simulated.
 
     :param order: the sort key of its priority (smallest first)
-    :param vm: the :class:`~nova_livemig.model.VM`
+    :param vm: the :class:`~nova_livemig.model.Vm`
     :param links: the link keys of its path
     :param planned: the algorithm the plan gave it
     :param note: how the scheduler changed the plan's move, in words

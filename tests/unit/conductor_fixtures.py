@@ -7,6 +7,7 @@ from nova_livemig import plan as plan_mod
 from nova_livemig.conductor import livemodel
 from nova_livemig.conductor import planner
 from nova_livemig.conductor import runner
+from nova_livemig.conductor import settings as settings_mod
 from nova_livemig.db import api as db_api
 from nova_livemig.executors import Executor
 from tests import fixtures
@@ -121,7 +122,7 @@ def cluster(tmp_path, hosts, vms, placement, settings=None, sizes=None):
     executor = RecordingExecutor()
     options = plan_mod.PlanningOptions(algorithms=('precopy',))
     algorithms = planner.load_algorithms(options.algorithms)
-    settings = settings or runner.Settings(
+    settings = settings or settings_mod.Settings(
         job_poll_interval_s=5.0, deadline_margin_s=10.0, deadline_factor=2.0)
     engine = runner.Engine(db, live, executor, settings, options,
                               algorithms, clock=clock)

@@ -79,10 +79,12 @@ def test_draw_html_and_png(tmp_path):
     assert 'hop: via c' in text
     png = drawing.draw(snap, g, sched, tmp_path / 'm.png')
     assert png.read_bytes()[:4] == b'\x89PNG'
+    from nova_livemig.cmd import outcome
     from nova_livemig.cmd import tables
-    lines = tables.schedule_report(snap, plan.Plan('moves', tuple(moves)),
-                                   sched, OPTIONS)
-    assert any('temporary hops: 1' in line for line in lines)
+    result = plan.Plan('moves', tuple(moves))
+    out = outcome.of_schedule(snap, result, sched, OPTIONS, STAND_INS)
+    text = tables.render_table(result, OPTIONS.max_downtime_ms, out, sched)
+    assert 'temporary hops: 1' in text
 
 
 def test_six_host_labels_all_shown_across_and_apart():

@@ -48,6 +48,9 @@ def run(capsys, *argv):
     (['plan', 'show', 'p1', '--host', 'cmp-r1-01'], '--host'),
     (['plan', 'create', '--policy', 'drain', '--no-wait'], '--no-wait'),
     (['plan', 'list', 'p1'], 'ID'),
+    # the picture draws the schedule
+    (['plan', '--snapshot', EXAMPLE, '--policy', 'drain', '--no-schedule',
+      '--graph', 'g.html'], '--no-schedule'),
 ])
 def test_an_option_of_the_other_mode_is_refused_naming_it(capsys, argv,
                                                           flag):

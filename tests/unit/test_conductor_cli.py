@@ -132,6 +132,7 @@ def test_conductor_db_sync_and_bad_config(tmp_path, capsys):
     assert conductor_cmd.main(['--config-file', str(bad)]) == 2
     assert 'report_max_age_s' in capsys.readouterr().err
     nodb = tmp_path / 'nodb.conf'
-    nodb.write_text('[database]\nconnection = sqlite:////nonexistent/x.db\n')
+    nodb.write_text('[conductor]\nexecutor = agent\n'
+                    '[database]\nconnection = sqlite:////nonexistent/x.db\n')
     assert conductor_cmd.main(['--config-file', str(nodb)]) == 2
     assert 'can be opened' in capsys.readouterr().err

@@ -310,6 +310,8 @@ def test_default_executor_is_nova_and_refuses_without_credentials(
                  'project_name', 'user_domain_name', 'project_domain_name',
                  '[conductor] executor = nova'):
         assert name in err
+    # refused before the database was touched: nothing was created
+    assert not (tmp_path / 'c.sqlite').exists()
 
 
 def test_half_configured_nova_names_the_missing_options_not_secrets(

@@ -11,6 +11,7 @@ from nova_livemig import messages
 from nova_livemig.conductor import dispatch
 from nova_livemig.conductor import outcomes
 from nova_livemig.conductor import runner
+from nova_livemig.conductor import settings as settings_mod
 from tests.unit import conductor_fixtures as cf
 
 HOSTS = {'a': 'up', 'b': 'up', 'c': 'up'}
@@ -129,7 +130,7 @@ def test_failed_step_is_replanned_elsewhere(tmp_path):
 
 
 def test_gives_up_after_max_attempts_vm_accounted_for(tmp_path):
-    settings = runner.Settings(max_attempts=2, job_poll_interval_s=5.0)
+    settings = settings_mod.Settings(max_attempts=2, job_poll_interval_s=5.0)
     c = cf.cluster(tmp_path, HOSTS, VMS[:1], {'v1': 'a'}, settings=settings)
     plan = cf.create(c, hosts=['a'])
     c.engine.execute(plan['id'])
@@ -278,7 +279,7 @@ def test_step_message_is_valid_for_every_algorithm():
                           'converges': True}}
     for algorithm in messages.ALGORITHMS:
         msg = dispatch.step_message(dict(step, algorithm=algorithm),
-                                    runner.Settings())
+                                    settings_mod.Settings())
         assert msg['algorithm'] == algorithm
         assert (msg['postcopy_after_s'] is not None) == (
             algorithm == 'postcopy')

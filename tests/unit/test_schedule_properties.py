@@ -179,9 +179,8 @@ def test_balance_never_overloads_a_destination(snap):
     graph = graph_mod.LinkGraph(snap)
     result = balance.balance(snap, graph, OPTIONS, ALGORITHMS)
     plan.apply(snap, result.moves)
-    after = balance.utilisation(snap.with_vms(
-        [consolidate._moved(snap.vms[m.vm], m.destination)
-         for m in result.moves]))
+    after = balance.utilisation(
+        snap.relocated({m.vm: m.destination for m in result.moves}))
     for m in result.moves:
         assert after[m.destination] <= OPTIONS.cpu_target_util + 1e-6
     s = result.summary
