@@ -333,3 +333,48 @@ class ServiceCluster:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1.0)
+
+
+def assert_schedule_holds(snap, moves, sched, options):
+    """The rules every schedule keeps, checked at each of its instants.
+
+    No host holds more than its capacity (or than it held at the start),
+    no link carries more than its free bandwidth, no host runs more
+    migrations out or in than ``options`` allow; no pinned VM moves, no
+    move ends before it starts or leaves its aggregates; every move asked
+    for is scheduled or listed as unscheduled with a reason.
+
+    :param moves: the :class:`~nova_livemig.plan.Move` values scheduled
+    :param sched: their :class:`~nova_livemig.scheduling.schedule.Schedule`
+    """
+    from nova_livemig import graph as graph_mod
+    from nova_livemig.scheduling import schedule as schedule_mod
+    capacity = {k: lk.free_gbit_s
+                for k, lk in graph_mod.LinkGraph(snap).links.items()}
+    start = schedule_mod.occupancy(snap, (), 0.0)
+    for t in schedule_mod.events(sched.moves):
+        for name, (vcpus, mem) in schedule_mod.occupancy(
+                snap, sched.moves, t).items():
+            host = snap.hosts[name]
+            assert vcpus <= max(host.vcpu_capacity,
+                                start[name][0]) + 1e-6, (t, name, vcpus)
+            assert mem <= max(host.memory_capacity_mib,
+                              start[name][1]) + 1e-6, (t, name, mem)
+        for key, load in schedule_mod.link_load(sched.moves, t).items():
+            assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key, load)
+        running = [m for m in sched.moves if m.start_s <= t < m.end_s]
+        for name in snap.hosts:
+            assert sum(m.source == name for m in running) <= (
+                options.max_outgoing_per_host), (t, name)
+            assert sum(m.destination == name for m in running) <= (
+                options.max_incoming_per_host), (t, name)
+    for m in sched.moves:
+        vm = snap.vms[m.vm]
+        assert not vm.pinned, m
+        assert m.end_s >= m.start_s, m
+        assert set(snap.hosts[vm.host].aggregates) <= set(
+            snap.hosts[m.destination].aggregates), m
+    missing = ({m.vm for m in moves} - {m.vm for m in sched.moves}
+               - {u.vm for u in sched.unscheduled})
+    assert not missing, missing
+    assert all(u.reason for u in sched.unscheduled), sched.unscheduled

@@ -24,9 +24,9 @@ from nova_livemig import exception
 from nova_livemig import graph as graph_mod
 from nova_livemig import model
 from nova_livemig import policies
-from nova_livemig.cmd import drawing
 from nova_livemig.cmd import outcome
 from nova_livemig.cmd import tables
+from nova_livemig.cmd.picture import drawing
 from nova_livemig.conf import planner
 from nova_livemig.policies import single
 

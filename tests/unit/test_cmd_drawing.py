@@ -19,9 +19,9 @@ from nova_livemig import graph
 from nova_livemig import model
 from nova_livemig import plan
 from nova_livemig import policies
-from nova_livemig.cmd import drawing
-from nova_livemig.cmd import scene as sc
-from nova_livemig.cmd import timeline
+from nova_livemig.cmd.picture import drawing
+from nova_livemig.cmd.picture import scene as sc
+from nova_livemig.cmd.picture import timeline
 from nova_livemig.policies import drain
 from nova_livemig.scheduling import simulation
 from tests.unit.test_scheduling import OPTIONS
@@ -230,7 +230,7 @@ def test_html_needs_no_matplotlib(tmp_path):
     program = (
         'import sys\n'
         'from nova_livemig import graph, model\n'
-        'from nova_livemig.cmd import drawing\n'
+        'from nova_livemig.cmd.picture import drawing\n'
         'from types import SimpleNamespace as N\n'
         f'snap = model.load({str(EXAMPLE)!r})\n'
         'empty = N(moves=(), unscheduled=(), makespan_s=0.0, bound_s=0.0,'

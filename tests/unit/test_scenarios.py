@@ -30,8 +30,8 @@ from nova_livemig import plan
 from nova_livemig import plugins
 from nova_livemig import policies
 from nova_livemig.scheduling import predictions
-from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import simulation
+from tests import fixtures
 
 SCENARIOS = sorted(
     (pathlib.Path(__file__).resolve().parent.parent / 'scenarios')
@@ -76,28 +76,7 @@ def given_moves(snap, graph, pairs, options, algorithms):
 def check_always(snap, options, result, sched):
     # the plan, applied, fits (aggregates, pinned, up, capacity at the end)
     plan.apply(snap, result.moves)
-    for move in sched.moves:
-        assert move.end_s >= move.start_s, move
-        assert not snap.vms[move.vm].pinned, move
-    capacity = {k: lk.free_gbit_s for k, lk in
-                graph_mod.LinkGraph(snap).links.items()}
-    start = schedule_mod.occupancy(snap, (), 0.0)
-    for t in schedule_mod.events(sched.moves):
-        occ = schedule_mod.occupancy(snap, sched.moves, t)
-        for name, (vcpus, mem) in occ.items():
-            host = snap.hosts[name]
-            assert vcpus <= max(host.vcpu_capacity, start[name][0]) + 1e-6, (
-                t, name, vcpus)
-            assert mem <= max(host.memory_capacity_mib,
-                              start[name][1]) + 1e-6, (t, name, mem)
-        for key, load in schedule_mod.link_load(sched.moves, t).items():
-            assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key, load)
-        running = [m for m in sched.moves if m.start_s <= t < m.end_s]
-        for name in snap.hosts:
-            assert sum(m.source == name for m in running) <= (
-                options.max_outgoing_per_host)
-            assert sum(m.destination == name for m in running) <= (
-                options.max_incoming_per_host)
+    fixtures.assert_schedule_holds(snap, result.moves, sched, options)
 
 
 def final_hosts(snap, sched):

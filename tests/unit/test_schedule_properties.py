@@ -25,8 +25,8 @@ from nova_livemig.policies import balance
 from nova_livemig.policies import consolidate
 from nova_livemig.scheduling import bounds
 from nova_livemig.scheduling import predictions
-from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import simulation
+from tests import fixtures
 
 OPTIONS = plan.PlanningOptions(max_outgoing_per_host=2,
                                max_incoming_per_host=1)
@@ -106,34 +106,7 @@ def snapshots_and_moves(draw):
 
 
 def check_schedule(snap, graph, moves, sched):
-    capacity = {k: lk.free_gbit_s for k, lk in graph.links.items()}
-    start = schedule_mod.occupancy(snap, (), 0.0)
-    for t in schedule_mod.events(sched.moves):
-        for name, (vcpus, mem) in schedule_mod.occupancy(
-                snap, sched.moves, t).items():
-            host = snap.hosts[name]
-            assert vcpus <= max(host.vcpu_capacity, start[name][0]) + 1e-6
-            assert mem <= max(host.memory_capacity_mib,
-                              start[name][1]) + 1e-6
-        for key, load in schedule_mod.link_load(sched.moves, t).items():
-            assert load <= capacity[key] * (1 + 1e-6) + 1e-9, (t, key)
-        running = [m for m in sched.moves if m.start_s <= t < m.end_s]
-        for name in snap.hosts:
-            assert sum(m.source == name for m in running) <= (
-                OPTIONS.max_outgoing_per_host)
-            assert sum(m.destination == name for m in running) <= (
-                OPTIONS.max_incoming_per_host)
-    for m in sched.moves:
-        vm = snap.vms[m.vm]
-        assert not vm.pinned
-        assert m.end_s >= m.start_s
-        assert set(snap.hosts[vm.host].aggregates) <= set(
-            snap.hosts[m.destination].aggregates)
-    asked = {m.vm for m in moves}
-    done = {m.vm for m in sched.moves}
-    missing = asked - done - {u.vm for u in sched.unscheduled}
-    assert not missing
-    assert all(u.reason for u in sched.unscheduled)
+    fixtures.assert_schedule_holds(snap, moves, sched, OPTIONS)
 
 
 @SETTINGS

@@ -1,10 +1,11 @@
-"""A :class:`~nova_livemig.cmd.scene.Scene` as a self-contained HTML page.
+"""A :class:`~nova_livemig.cmd.picture.scene.Scene` as a self-contained
+HTML page.
 
 * :func:`svg`: the scene as one SVG element; every shape with a tip shows
   it when pointed at (an SVG ``<title>``).
 * :func:`page`: an HTML page holding that SVG and nothing else to fetch.
 
->>> from nova_livemig.cmd import scene as sc
+>>> from nova_livemig.cmd.picture import scene as sc
 >>> print(svg(sc.Scene(20, 10, (sc.Circle(5, 5, 2, '#444', tip='a<b'),))))
 <svg xmlns="http://www.w3.org/2000/svg" width="20" height="10" \
 viewBox="0 0 20 10" font-family="DejaVu Sans, Verdana, Arial, sans-serif">
@@ -14,7 +15,7 @@ viewBox="0 0 20 10" font-family="DejaVu Sans, Verdana, Arial, sans-serif">
 
 import html
 
-from nova_livemig.cmd import scene as sc
+from nova_livemig.cmd.picture import scene as sc
 
 
 def _n(v):

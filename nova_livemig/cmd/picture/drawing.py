@@ -3,15 +3,15 @@
 * :func:`draw`: the picture to ``FILE.png`` (matplotlib, imported only when
   a PNG is drawn) or ``FILE.html`` (a self-contained page holding one SVG;
   nothing to install). Both render the same :func:`scene`.
-* :func:`scene`: the picture as :mod:`~nova_livemig.cmd.scene` shapes: the
-  topology on top, the schedule's timeline
-  (:mod:`~nova_livemig.cmd.timeline`) under it.
+* :func:`scene`: the picture as :mod:`~nova_livemig.cmd.picture.scene`
+  shapes: the topology on top, the schedule's timeline
+  (:mod:`~nova_livemig.cmd.picture.timeline`) under it.
 * :func:`layout`: where the hosts and switches sit.
 * :func:`place_labels`: which node labels are shown, so that none overlap.
 
 Hosts sit in a row under the switch they hang off; switches one row up per
 hop away from the hosts. A move follows the links it uses, host to switches
-to host (:mod:`~nova_livemig.cmd.move_routes`), coloured by algorithm,
+to host (:mod:`~nova_livemig.cmd.picture.routes`), coloured by algorithm,
 thicker for more bytes. Above :data:`MAX_HOSTS_DRAWN` hosts, only hosts
 that send or receive a move are drawn.
 
@@ -26,9 +26,9 @@ import dataclasses
 import math
 
 from nova_livemig import exception
-from nova_livemig.cmd import move_routes
-from nova_livemig.cmd import scene as sc
-from nova_livemig.cmd import timeline
+from nova_livemig.cmd.picture import routes
+from nova_livemig.cmd.picture import scene as sc
+from nova_livemig.cmd.picture import timeline
 
 #: above this many hosts, only the hosts moves touch are drawn
 MAX_HOSTS_DRAWN = 300
@@ -117,12 +117,12 @@ def draw(snapshot, graph, schedule, path, title=''):
     picture = scene(snapshot, graph, schedule, title)
     try:
         if lower.endswith('.png'):
-            from nova_livemig.cmd import scene_png
-            scene_png.write(picture, path)
+            from nova_livemig.cmd.picture import png
+            png.write(picture, path)
         else:
-            from nova_livemig.cmd import scene_svg
+            from nova_livemig.cmd.picture import svg
             with open(path, 'w', encoding='utf-8') as f:
-                f.write(scene_svg.page(picture))
+                f.write(svg.page(picture))
     except OSError as err:
         raise exception.InvalidInput(
             '--graph', path, f'a writable file ({err.strerror})') from err
@@ -191,7 +191,7 @@ def _width_px(m, top):
 def scene(snapshot, graph, schedule, title=''):
     """The picture: a caption and legend, the topology, the timeline.
 
-    :returns: a :class:`~nova_livemig.cmd.scene.Scene`
+    :returns: a :class:`~nova_livemig.cmd.picture.scene.Scene`
     """
     pos = layout(snapshot, graph, schedule.moves)
     hosts = [n for n in pos if n in snapshot.hosts]
@@ -255,7 +255,7 @@ def _labels(graph, schedule, hosts, switches, xy, font):
     touched = {m.source for m in schedule.moves} | {
         m.destination for m in schedule.moves}
     via = {node for m in schedule.moves
-           for node in move_routes.route_nodes(graph, m)}
+           for node in routes.route_nodes(graph, m)}
     cands = []
     for s in sorted(switches, key=lambda s: (s not in via, xy(s)[0])):
         x, y = xy(s)
@@ -296,19 +296,19 @@ def _moves(graph, schedule, pos, xy, dot, spacing):
     """Each move along its route, side by side where routes share links."""
     moves = [m for m in schedule.moves
              if m.source in pos and m.destination in pos]
-    routes = [tuple(n for n in move_routes.route_nodes(graph, m)
-                    if n in pos) for m in moves]
-    lanes = move_routes.lanes(routes)
+    paths = [tuple(n for n in routes.route_nodes(graph, m) if n in pos)
+             for m in moves]
+    lanes = routes.lanes(paths)
     top = max((m.bytes_sent for m in moves), default=0)
     gap = min(3.0, max(1.0, spacing / 8))
     # many moves: thinner and fainter, so the crowd does not hide the links
     crowd = max(0.3, min(1.0, math.sqrt(CROWD_MOVES / max(len(moves), 1))))
     out = []
-    for m, nodes, lane in zip(moves, routes, lanes):
+    for m, nodes, lane in zip(moves, paths, lanes):
         width = _width_px(m, top) * crowd
-        points = move_routes.offset([xy(n) for n in nodes],
-                                    move_routes.lane_offset_px(lane, gap))
-        line, head = move_routes.arrow(points, width, dot + 1)
+        points = routes.offset([xy(n) for n in nodes],
+                               routes.lane_offset_px(lane, gap))
+        line, head = routes.arrow(points, width, dot + 1)
         hops = ', '.join(nodes[1:-1])
         tip = timeline.tip(m) + (f' via {hops}' if hops else '')
         colour = colour_of(m.algorithm)

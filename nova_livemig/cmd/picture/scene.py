@@ -8,8 +8,8 @@
   the page asks a browser for first), so labels can be placed without
   overlapping before anything is rendered.
 
-The SVG and PNG back-ends (:mod:`nova_livemig.cmd.scene_svg`,
-:mod:`nova_livemig.cmd.scene_png`) draw the same scene, so both show the
+The SVG and PNG back-ends (:mod:`nova_livemig.cmd.picture.svg`,
+:mod:`nova_livemig.cmd.picture.png`) draw the same scene, so both show the
 same content.
 """
 

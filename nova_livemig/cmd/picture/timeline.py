@@ -12,7 +12,7 @@
 
 import math
 
-from nova_livemig.cmd import scene as sc
+from nova_livemig.cmd.picture import scene as sc
 
 #: up to this many moves, each move gets its own row
 MAX_ROWS = 30

@@ -1,4 +1,5 @@
-"""A :class:`~nova_livemig.cmd.scene.Scene` as a PNG, through matplotlib.
+"""A :class:`~nova_livemig.cmd.picture.scene.Scene` as a PNG, through
+matplotlib.
 
 * :func:`write`: render the scene, one scene pixel to one image pixel.
 
@@ -23,7 +24,7 @@ def write(scene, path):
     from matplotlib import patheffects
     from matplotlib import pyplot as plt
 
-    from nova_livemig.cmd import scene as sc
+    from nova_livemig.cmd.picture import scene as sc
 
     fig = plt.figure(figsize=(scene.width / DPI, scene.height / DPI),
                      dpi=DPI)
