@@ -156,10 +156,11 @@ def _parser():
 
 
 def _given(parser, args, dest):
-    """True when the option was set to something else than its default."""
+    """True when the option was given: the ``plan`` options default to
+    None, False or an empty list, whatever value applies when they are
+    left out (see nova_livemig.cmd.control)."""
     value = getattr(args, dest, None)
-    return value not in (None, False, [], ()) and value != parser.get_default(
-        dest)
+    return value not in (None, False, [], ())
 
 
 def check_plan_options(parser, args):

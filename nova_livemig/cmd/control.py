@@ -39,6 +39,8 @@ ENDED = ('dry-run', 'completed', 'failed', 'aborted')
 INPUT_ERRORS = ('InvalidInput', 'NotFound', 'InvalidSnapshot', 'InvalidPlan')
 #: plans per ``plan list`` page unless --limit says otherwise
 LIST_LIMIT = 50
+#: seconds between two progress updates while a plan is followed
+INTERVAL_S = 1.0
 
 
 def add_plan_arguments(parser):
@@ -49,7 +51,7 @@ def add_plan_arguments(parser):
         'create, list, show, execute, abort, purge')
     group.add_argument('--dry-run', action='store_true',
                        help='create: record the plan, never execute it')
-    group.add_argument('--limit', type=int, default=LIST_LIMIT, metavar='N',
+    group.add_argument('--limit', type=int, metavar='N',
                        help='list: at most N plans, newest first (default '
                             f'{LIST_LIMIT})')
     group.add_argument('--marker', metavar='PLAN_ID',
@@ -78,9 +80,9 @@ def _add_watch_arguments(parser):
                              'do not follow the progress')
     # --format json (and its deprecated alias --json) sets args.json:
     # nova_livemig.cmd.cli adds them
-    parser.add_argument('--interval', type=float, default=1.0,
-                        metavar='S', help='seconds between two progress '
-                                          'updates (default 1)')
+    parser.add_argument('--interval', type=float, metavar='S',
+                        help='seconds between two progress updates '
+                             f'(default {INTERVAL_S:g})')
 
 
 def conductor_api(conf, transport=None):
@@ -120,10 +122,19 @@ def _at_least(name, value, minimum):
     return value
 
 
+def _resolve_interval(args):
+    # None when not given: the options of a command keep None as their
+    # default, so that one given with its default value is still seen
+    # as given (nova_livemig.cmd.cli refuses it for another mode)
+    if args.interval is None:
+        args.interval = INTERVAL_S
+    _positive('--interval', args.interval)
+
+
 def run_plan(args, conf, api=None, out=None):
     """Run one ``plan`` action; returns the exit status."""
     out = out or sys.stdout
-    _positive('--interval', args.interval)
+    _resolve_interval(args)
     api = api or conductor_api(conf)
     action = args.action
     if action in ('show', 'execute', 'abort') and not args.plan_id:
@@ -139,7 +150,8 @@ def run_plan(args, conf, api=None, out=None):
         _print(out, view, args.json, render_plan)
         return 1 if view['document'].get('unplaced') else 0
     if action == 'list':
-        limit = _at_least('--limit', args.limit, 1)
+        limit = (LIST_LIMIT if args.limit is None
+                 else _at_least('--limit', args.limit, 1))
         plans = _call(api.list_plans, limit, args.marker)
         out.write((json.dumps(plans, indent=1) if args.json
                    else render_list(plans, limit)) + '\n')
@@ -166,7 +178,7 @@ def run_plan(args, conf, api=None, out=None):
 def run_migrate(args, conf, api=None, out=None):
     """``migrate VM [--to HOST]``; returns the exit status."""
     out = out or sys.stdout
-    _positive('--interval', args.interval)
+    _resolve_interval(args)
     api = api or conductor_api(conf)
     view = _call(api.migrate_vm, args.vm, args.to)
     return _follow(api, view, args, out)

@@ -48,6 +48,10 @@ def run(capsys, *argv):
     (['plan', 'show', 'p1', '--host', 'cmp-r1-01'], '--host'),
     (['plan', 'create', '--policy', 'drain', '--no-wait'], '--no-wait'),
     (['plan', 'list', 'p1'], 'ID'),
+    # given with its default value, still given
+    (['plan', 'show', 'p1', '--limit', '50'], '--limit'),
+    (['plan', 'create', '--policy', 'drain', '--interval', '1'],
+     '--interval'),
     # the picture draws the schedule
     (['plan', '--snapshot', EXAMPLE, '--policy', 'drain', '--no-schedule',
       '--graph', 'g.html'], '--no-schedule'),
