@@ -132,13 +132,22 @@ def number(minimum=None, maximum=None, exclusive=False, allowed=None,
     return Kind(allowed or words, accept, name)
 
 
-def integer(minimum=None, exclusive=False, allowed=None, name=None):
+def integer(minimum=None, exclusive=False, allowed=None, name=None,
+            maximum=None):
     """A JSON integer (never a boolean), kept as it is.
 
     :param minimum: the smallest allowed; with ``exclusive``, every
         integer above it
+    :param maximum: the largest allowed
+
     :param allowed: the words of errors (default ``an integer >= 0``...)
     :param name: see :class:`Kind`
+
+    >>> integer(minimum=1, maximum=1000).check('limit', 5000)
+    Traceback (most recent call last):
+    ...
+    nova_livemig.exception.InvalidInput: limit: got 5000; \
+allowed: an integer >= 1 and <= 1000
     """
     def accept(v):
         if type(v) is not int and (isinstance(v, bool)
@@ -147,9 +156,11 @@ def integer(minimum=None, exclusive=False, allowed=None, name=None):
         if minimum is not None and (v <= minimum if exclusive
                                     else v < minimum):
             return INVALID
+        if maximum is not None and v > maximum:
+            return INVALID
         return v
 
-    words = 'an integer' + _bound_words(minimum, None, exclusive)
+    words = 'an integer' + _bound_words(minimum, maximum, exclusive)
     return Kind(allowed or words, accept, name)
 
 

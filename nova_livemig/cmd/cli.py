@@ -54,19 +54,16 @@ WHY_NOT_ONLINE = {
 }
 
 
-def build_conf(args, register=(), messaging=True):
+def build_conf(args, messaging=True):
     """A private :class:`ConfigOpts` with every option group registered.
 
     :param args: the parsed arguments; their ``--config-file`` values
         (before and after the sub-command) are read in that order
-    :param register: extra ``register_opts(conf)`` callables
     :param messaging: False for a command that never touches the bus: its
         configuration is then read without loading oslo.messaging
     """
     conf = cfg.ConfigOpts()
     conf_mod.register_opts(conf, messaging=messaging)
-    for func in register:
-        func(conf)
     files = (list(getattr(args, 'config_file', None) or [])
              + list(getattr(args, 'sub_config_file', None) or []))
     conf([], project='nova-livemig', default_config_files=files or None,
@@ -111,7 +108,7 @@ def _add_planning(parser):
 
 
 def _parser():
-    """:returns: ``(the nova-livemig parser, its plan sub-parser)``"""
+    """:returns: the nova-livemig argument parser"""
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
     from nova_livemig.cmd import whatif
@@ -152,10 +149,10 @@ def _parser():
                                          'embedded defaults')
     _add_config_file(demo_p, 'sub_config_file')
     demo.add_arguments(demo_p)
-    return parser, plan
+    return parser
 
 
-def _given(parser, args, dest):
+def _given(args, dest):
     """True when the option was given: the ``plan`` options default to
     None, False or an empty list, whatever value applies when they are
     left out (see nova_livemig.cmd.control)."""
@@ -163,24 +160,23 @@ def _given(parser, args, dest):
     return value not in (None, False, [], ())
 
 
-def check_plan_options(parser, args):
+def check_plan_options(args):
     """Refuse an option of the other mode of ``plan``, naming it.
 
-    :param parser: the ``plan`` sub-command's parser (for the defaults)
     :raises InvalidInput: for the first option that does not belong
     """
     from nova_livemig.cmd import whatif
     action = args.action
     if action is None:
         for dest, (flag, actions) in ACTION_OPTIONS.items():
-            if dest not in SHARED_OPTIONS and _given(parser, args, dest):
+            if dest not in SHARED_OPTIONS and _given(args, dest):
                 raise exception.InvalidInput(
                     flag, getattr(args, dest),
                     f'nothing in offline planning ({flag} is for "plan '
                     f'{"|".join(actions)}")')
         return
     for dest, flag in whatif.OFFLINE_OPTIONS.items():
-        if _given(parser, args, dest):
+        if _given(args, dest):
             why = WHY_NOT_ONLINE.get(
                 dest, f'{flag} is for offline planning: "plan --snapshot '
                       'FILE ...", without an action')
@@ -188,7 +184,7 @@ def check_plan_options(parser, args):
                 flag, getattr(args, dest),
                 f'nothing with "plan {action}" ({why})')
     for dest, (flag, actions) in ACTION_OPTIONS.items():
-        if action not in actions and _given(parser, args, dest):
+        if action not in actions and _given(args, dest):
             raise exception.InvalidInput(
                 flag, getattr(args, dest),
                 f'nothing with "plan {action}" (only with "plan '
@@ -246,32 +242,32 @@ class LazyConductor:
         return getattr(self._api, name)
 
 
-def _dispatch(plan_parser, args):
+def _dispatch(args):
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
     from nova_livemig.cmd import whatif
 
     if args.command == 'plan':
-        check_plan_options(plan_parser, args)
+        check_plan_options(args)
     if args.command in ('plan', 'migrate'):
         _format(args)
     if args.command == 'plan' and args.action is None:
         return whatif.run(args, build_conf(args, messaging=False))
     if args.command == 'plan':
-        conf = build_conf(args, control.REGISTER)
+        conf = build_conf(args)
         return control.run_plan(args, conf, LazyConductor(conf))
     if args.command == 'migrate':
-        conf = build_conf(args, control.REGISTER)
+        conf = build_conf(args)
         return control.run_migrate(args, conf, LazyConductor(conf))
-    return demo.run(args, build_conf(args, demo.REGISTER))
+    return demo.run(args, build_conf(args))
 
 
 def run(argv=None):
     """Run the command; returns its exit status."""
-    parser, plan_parser = _parser()
+    parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return _dispatch(plan_parser, args)
+        return _dispatch(args)
     except exception.LivemigError as err:
         print(f'nova-livemig: error: {err}', file=sys.stderr)
         return err.exit_code

@@ -31,7 +31,6 @@ from nova_livemig import exception
 from nova_livemig.conductor import views
 
 #: extra ``register_opts`` callables (every group is in conf.MODULES)
-REGISTER = ()
 GIB = 1024 ** 3
 BAR_WIDTH = 20
 ENDED = ('dry-run', 'completed', 'failed', 'aborted')
@@ -53,7 +52,7 @@ def add_plan_arguments(parser):
                        help='create: record the plan, never execute it')
     group.add_argument('--limit', type=int, metavar='N',
                        help='list: at most N plans, newest first (default '
-                            f'{LIST_LIMIT})')
+                            f'{LIST_LIMIT}; the conductor pages at most 1000)')
     group.add_argument('--marker', metavar='PLAN_ID',
                        help='list: the page after this plan (the last one '
                             'of the previous page)')

@@ -27,7 +27,6 @@ from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import model
 
-REGISTER = ()
 EXAMPLE = (pathlib.Path(__file__).resolve().parents[2] / 'etc'
            / 'nova-livemig' / 'example-snapshot.json')
 
@@ -82,11 +81,12 @@ def _clear(made):
 
 
 def _predicted_makespan_s(snapshot, hosts, conf):
+    from nova_livemig import algorithms as algorithms_mod
     from nova_livemig import policies
     from nova_livemig.conductor import planner
     from nova_livemig.conf import planner as planner_conf
     options = planner_conf.options_from(conf)
-    algorithms = planner.load_algorithms(options.algorithms)
+    algorithms = algorithms_mod.load_algorithms(options.algorithms)
     document, _ = planner.make_plan(
         snapshot, 'drain', policies.PlanRequest(hosts=tuple(hosts)),
         options, algorithms)

@@ -24,9 +24,6 @@ from nova_livemig.policies import balance
 from nova_livemig.policies import consolidate
 from nova_livemig.scheduling import schedule as schedule_mod
 
-#: in a schedule, the note of the first leg of a temporary hop
-HOP_NOTE = 'hop: via'
-
 
 @dataclasses.dataclass(frozen=True)
 class Leg:
@@ -98,10 +95,6 @@ class Outcome:
     @property
     def max_downtime_ms(self):
         return max((leg.downtime_ms for leg in self.legs), default=0.0)
-
-    @property
-    def hops(self):
-        return sum(1 for leg in self.legs if HOP_NOTE in leg.note)
 
     def legs_of(self, vm):
         """The legs that move one VM, in order."""

@@ -24,6 +24,7 @@ Unplaced: 1 VM(s)
 """
 
 from nova_livemig.cmd import outcome as outcome_mod
+from nova_livemig.scheduling import schedule as schedule_mod
 
 GIB = 1024 ** 3
 #: scheduled rows printed before "... and N more"
@@ -126,10 +127,8 @@ def summary_lines(plan, outcome, schedule=None):
 
     :returns: a list of strings
     """
-    hops = outcome.hops
-    lines = [f'Total: {len(outcome.legs)} move(s)'
-             + (f' ({hops} temporary hop(s))' if hops else '')
-             + f', {outcome.bytes_sent / GIB:.2f} GiB sent']
+    lines = [f'Total: {len(outcome.legs)} move(s), '
+             f'{outcome.bytes_sent / GIB:.2f} GiB sent']
     longest = f'longest downtime {outcome.max_downtime_ms:.1f} ms'
     if schedule is None:
         lines.append(f'Migration time: {outcome.sum_total_s:.1f} s (sum '
@@ -146,7 +145,8 @@ def summary_lines(plan, outcome, schedule=None):
     if schedule is not None and outcome.legs:
         lines.append(f"Scheduler: switched algorithm: "
                      f"{schedule.count('switched')}, delayed: "
-                     f"{schedule.count('delayed')}, temporary hops: {hops}")
+                     f"{schedule.count('delayed')}, temporary hops: "
+                     f"{schedule.count(schedule_mod.HOP_NOTE)}")
     lines += policy_lines(plan.policy, outcome.figures)
     return lines
 

@@ -16,6 +16,7 @@ import oslo_messaging
 from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig import policies
+from nova_livemig import validation
 
 LOG = logging.getLogger(__name__)
 
@@ -31,22 +32,17 @@ def _strings(field, value, allow_empty=True):
     return value
 
 
-def _string(field, value):
-    if not isinstance(value, str) or not value:
-        raise exception.InvalidInput(field, value, 'a non-empty string')
-    return value
-
-
-def _count(field, value, minimum, allow_none=True):
-    """An int of at least ``minimum`` (or None when allowed)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) \
-            or value < minimum:
-        raise exception.InvalidInput(
-            field, value, f'a whole number, {minimum} or more'
-            + (', or null' if allow_none else ''))
-    return value
+#: ``list_plans`` returns at most this many plans in one page
+MAX_PAGE = 1000
+#: ``purge_plans`` looks back at most this far (a century)
+MAX_DAYS = 36500
+_LIMIT = validation.integer(minimum=1, maximum=MAX_PAGE).or_null()
+_DAYS = validation.integer(minimum=0, maximum=MAX_DAYS).or_null()
+#: a plan id (the database keeps 36 characters)
+_PLAN_ID = validation.Kind(
+    'a plan id (a non-empty string of at most 36 characters)',
+    lambda v: (v if isinstance(v, str) and 0 < len(v) <= 36
+               else validation.INVALID))
 
 
 class ConductorEndpoint:
@@ -79,7 +75,7 @@ class ConductorEndpoint:
 
     # calls: a bad argument raises InvalidInput (a RemoteError client-side)
     def create_plan(self, ctxt, policy, vms=None, hosts=None, dry_run=False):
-        policy = _string('policy', policy)
+        policy = validation.STRING.check('policy', policy)
         policies.load_policy(policy)  # an installed one, or InvalidInput
         if not isinstance(dry_run, bool):
             raise exception.InvalidInput('dry_run', dry_run,
@@ -90,25 +86,26 @@ class ConductorEndpoint:
     def list_plans(self, ctxt, limit=None, marker=None):
         """:param limit: at most this many plans (1.1; None: all)
         :param marker: the last plan id of the previous page (1.1)"""
-        marker = None if marker is None else _string('marker', marker)
-        return self.conductor.list_plans(_count('limit', limit, 1), marker)
+        return self.conductor.list_plans(
+            _LIMIT.check('limit', limit),
+            _PLAN_ID.or_null().check('marker', marker))
 
     def purge_plans(self, ctxt, older_than_days=None):
         """Delete old finished plans (1.1); None: the configured
         retention."""
         return self.conductor.purge_plans(
-            _count('older_than_days', older_than_days, 0))
+            _DAYS.check('older_than_days', older_than_days))
 
     def show_plan(self, ctxt, plan_id):
-        return self.conductor.show_plan(_string('plan_id', plan_id))
+        return self.conductor.show_plan(_PLAN_ID.check('plan_id', plan_id))
 
     def execute_plan(self, ctxt, plan_id):
-        return self.conductor.execute_plan(_string('plan_id', plan_id))
+        return self.conductor.execute_plan(_PLAN_ID.check('plan_id', plan_id))
 
     def abort_plan(self, ctxt, plan_id):
-        return self.conductor.abort_plan(_string('plan_id', plan_id))
+        return self.conductor.abort_plan(_PLAN_ID.check('plan_id', plan_id))
 
     def migrate_vm(self, ctxt, vm, destination=None):
-        destination = (None if destination is None
-                       else _string('destination', destination))
-        return self.conductor.migrate_vm(_string('vm', vm), destination)
+        return self.conductor.migrate_vm(
+            validation.STRING.check('vm', vm),
+            validation.STRING.or_null().check('destination', destination))

@@ -10,16 +10,10 @@ failed step.
 
 import dataclasses
 
-from nova_livemig import algorithms as algorithms_mod
 from nova_livemig import graph as graph_mod
 from nova_livemig import policies
 from nova_livemig.scheduling import schedule
 from nova_livemig.scheduling import simulation
-
-
-def load_algorithms(names):
-    """``{name: Algorithm}``, through :mod:`nova_livemig.algorithms`."""
-    return algorithms_mod.load_algorithms(names)
 
 
 def step_fields(move, start_s, end_s):

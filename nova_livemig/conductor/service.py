@@ -16,6 +16,7 @@ import time
 
 from oslo_log import log as logging
 
+from nova_livemig import algorithms
 from nova_livemig import exception
 from nova_livemig import graph as graph_mod
 from nova_livemig import plan as plan_mod
@@ -81,7 +82,7 @@ class Conductor:
                 '[planner] algorithms', [],
                 'at least one algorithm left after allow_postcopy and '
                 'allow_throttle')
-        self.algorithms = planner.load_algorithms(self.options.algorithms)
+        self.algorithms = algorithms.load_algorithms(self.options.algorithms)
         self.live = livemodel.LiveModel(
             conf.conductor.report_max_age_s,
             livemodel.load_topology(conf.conductor.topology_file),

@@ -89,7 +89,7 @@ def hop(sim, task, spare, t):
     task.links = sim.graph.widest_path(task.source, spare).links
     task.hopped = True
     task.add_note(
-        f'hop: via {spare} to break a cycle (no room on {final} '
+        f'{schedule.HOP_NOTE} {spare} to break a cycle (no room on {final} '
         'until this VM leaves)')
     sim.by_dst.setdefault(spare, []).append(task)
     second = task_mod.Task(task.order[:3] + (1,), task.vm, spare, final,

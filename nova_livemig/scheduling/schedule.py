@@ -15,6 +15,9 @@ import dataclasses
 
 from nova_livemig import cost
 
+#: how the note of the first leg of a temporary hop begins
+HOP_NOTE = 'hop: via'
+
 
 @dataclasses.dataclass(frozen=True)
 class ScheduledMove:
@@ -143,7 +146,7 @@ class Schedule:
                 'bound_reason': self.bound_reason,
                 'switched': self.count('switched'),
                 'delayed': self.count('delayed'),
-                'hops': self.count('hop: via'),
+                'hops': self.count(HOP_NOTE),
                 'nova_default': (self.nova.to_primitive()
                                  if self.nova else None)}
 

@@ -3,6 +3,7 @@ executor that records what it is asked and answers get_job from a table."""
 
 import dataclasses
 
+from nova_livemig import algorithms as algorithms_mod
 from nova_livemig import plan as plan_mod
 from nova_livemig.conductor import livemodel
 from nova_livemig.conductor import planner
@@ -121,7 +122,7 @@ def cluster(tmp_path, hosts, vms, placement, settings=None, sizes=None):
     live = livemodel.LiveModel(30, clock=clock)
     executor = RecordingExecutor()
     options = plan_mod.PlanningOptions(algorithms=('precopy',))
-    algorithms = planner.load_algorithms(options.algorithms)
+    algorithms = algorithms_mod.load_algorithms(options.algorithms)
     settings = settings or settings_mod.Settings(
         job_poll_interval_s=5.0, deadline_margin_s=10.0, deadline_factor=2.0)
     engine = runner.Engine(db, live, executor, settings, options,

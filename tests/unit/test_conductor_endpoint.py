@@ -208,6 +208,10 @@ def test_list_plans_pages_without_documents(ep):
 @pytest.mark.parametrize('limit, marker, field', [
     (0, None, 'limit'), ('5', None, 'limit'), (True, None, 'limit'),
     (5, '', 'marker'), (5, 7, 'marker'),
+    # hostile: a number no database holds, a page no one reads, a marker
+    # longer than any plan id
+    (10 ** 400, None, 'limit'), (float('nan'), None, 'limit'),
+    (manager.MAX_PAGE + 1, None, 'limit'), (5, 'x' * 10 ** 6, 'marker'),
 ])
 def test_bad_list_plans_raises_naming_the_field(ep, limit, marker, field):
     with pytest.raises(exception.InvalidInput) as err:
@@ -255,7 +259,9 @@ def test_purge_without_days_uses_the_retention_or_says_what_is_missing(ep):
                                   'older_than_days': 3}
 
 
-@pytest.mark.parametrize('days', [-1, 1.5, '3', True])
+@pytest.mark.parametrize('days', [-1, 1.5, '3', True, 10 ** 400,
+                                  float('inf'), float('nan'),
+                                  manager.MAX_DAYS + 1])
 def test_bad_purge_days_are_refused(ep, days):
     with pytest.raises(exception.InvalidInput, match='older_than_days'):
         ep.purge_plans({}, days)
