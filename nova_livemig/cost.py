@@ -8,6 +8,7 @@ what goes in (:class:`MigrationInput`), the constants a real QEMU shows
 
 import dataclasses
 
+from nova_livemig import dirtyrate
 from nova_livemig import exception
 
 MIB = 1024 * 1024
@@ -27,6 +28,8 @@ class MigrationInput:
         None means all of it
     :ivar vcpus: guest vcpus (device state, throttling cost)
     :ivar cpu_util: fraction of the guest's vcpus busy
+    :ivar max_migration_s: a migration that would take longer does not
+        converge (``[planner] max_migration_s``); None: no limit
     """
     memory_mib: float
     dirty_rate_mib_s: float
@@ -36,23 +39,34 @@ class MigrationInput:
     resident_mib: float | None = None
     vcpus: int = 1
     cpu_util: float = 0.0
+    max_migration_s: float | None = None
 
     @classmethod
     def for_vm(cls, vm, bandwidth_gbit_s, max_downtime_ms,
-               dirty_rate_mib_s=None):
+               dirty_rate_mib_s=None, max_migration_s=None):
         """Build the input for a :class:`~nova_livemig.model.Vm`.
 
+        The write rate and working set are
+        :func:`nova_livemig.dirtyrate.of_vm`'s: from the VM's dirty-rate
+        samples when they show a working set, else the snapshot's.
+
         :param dirty_rate_mib_s: override the VM's measured dirty rate
-            (used to evaluate a model across the measurement's error)
+            (used to evaluate a model across the measurement's error); it
+            is scaled as the samples scale the measured rate
+        :param max_migration_s: see :attr:`max_migration_s`
         """
-        return cls(memory_mib=vm.memory_mib,
-                   dirty_rate_mib_s=(vm.dirty_rate_mib_s
-                                     if dirty_rate_mib_s is None
-                                     else dirty_rate_mib_s),
+        est = dirtyrate.of_vm(vm)
+        rate = est.rate_mib_s
+        if dirty_rate_mib_s is not None:
+            scale = (est.rate_mib_s / vm.dirty_rate_mib_s
+                     if vm.dirty_rate_mib_s > 0 else 1.0)
+            rate = dirty_rate_mib_s * scale
+        return cls(memory_mib=vm.memory_mib, dirty_rate_mib_s=rate,
                    bandwidth_gbit_s=bandwidth_gbit_s,
                    max_downtime_ms=max_downtime_ms,
-                   wws_mib=vm.wws_mib, resident_mib=vm.resident_mib,
-                   vcpus=vm.vcpus, cpu_util=vm.cpu_util)
+                   wws_mib=est.wws_mib, resident_mib=vm.resident_mib,
+                   vcpus=vm.vcpus, cpu_util=vm.cpu_util,
+                   max_migration_s=max_migration_s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +106,16 @@ class CostParams:
     #: exceed this percentage of the bytes sent (QEMU's
     #: ``throttle-trigger-threshold``)
     throttle_trigger_pct: float = 50.0
+    #: pre-copy: stream still queued between QEMU and the wire when QEMU
+    #: stops the guest (socket buffers, the shaper's queue); the pause
+    #: lasts that much longer than QEMU's limit, MiB
+    pause_backlog_mib: float = 2.0
+    #: pre-copy: the guest's dirty rate while it migrates, relative to
+    #: the rate measured before (dirty logging slows or speeds guests)
+    migration_dirty_factor: float = 1.0
+    #: fraction of a VM's memory taken as resident (non-zero) when
+    #: neither the snapshot nor the VM's history says; None: all of it
+    resident_fraction: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,17 +216,29 @@ def check_input(inp):
                                      'a positive number')
 
 
-def resident_bytes(inp):
+def resident_bytes(inp, params):
     """Bytes of non-zero pages: what the first pass really sends.
 
     :param inp: a :class:`MigrationInput`
+    :param params: a :class:`CostParams` (its ``resident_fraction`` when
+        the input has no resident memory)
     :returns: bytes
 
-    >>> resident_bytes(MigrationInput(1024, 0.0, 1.0, resident_mib=256)) / MIB
+    >>> resident_bytes(MigrationInput(1024, 0.0, 1.0, resident_mib=256),
+    ...                CostParams()) / MIB
     256.0
+    >>> resident_bytes(MigrationInput(1024, 0.0, 1.0),
+    ...                CostParams(resident_fraction=0.5)) / MIB
+    512.0
     """
     if inp.resident_mib is None:
-        return inp.memory_mib * MIB
+        fraction = params.resident_fraction
+        if fraction is None:
+            return inp.memory_mib * MIB
+        # the working set is resident, whatever the fraction says
+        floor = inp.wws_mib or 0.0
+        return min(max(inp.memory_mib * fraction, floor),
+                   inp.memory_mib) * MIB
     return min(inp.resident_mib, inp.memory_mib) * MIB
 
 
@@ -217,7 +253,8 @@ def zero_page_bytes(inp, params):
     ...                 CostParams()) / MIB
     2.0
     """
-    return (inp.memory_mib * MIB - resident_bytes(inp)) * params.zero_page_cost
+    return ((inp.memory_mib * MIB - resident_bytes(inp, params))
+            * params.zero_page_cost)
 
 
 def working_set_bytes(inp):
@@ -251,3 +288,29 @@ def switchover_s(params, rate_bytes_s):
     """
     return (params.switchover_ms / 1000.0
             + params.device_state_mib * MIB / rate_bytes_s)
+
+
+def backlog_s(params, rate_bytes_s):
+    """How much longer than QEMU's limit a pre-copy pause lasts: the
+    stream queued on its way to the wire when the guest stops
+    (``pause_backlog_mib``) drains first.
+
+    >>> backlog_s(CostParams(pause_backlog_mib=2.0), 20 * MIB)
+    0.1
+    """
+    return params.pause_backlog_mib * MIB / rate_bytes_s
+
+
+def within_time(pred, inp):
+    """The prediction, not converging when it lasts longer than the
+    input's ``max_migration_s`` (a migration that would run for an hour
+    does not converge for an operator).
+
+    >>> p = Prediction('precopy', 120.0, 300.0, 1, True)
+    >>> within_time(p, MigrationInput(1, 0, 1, max_migration_s=60)).converges
+    False
+    """
+    if (inp.max_migration_s is not None and pred.converges
+            and pred.total_s > inp.max_migration_s):
+        return dataclasses.replace(pred, converges=False)
+    return pred

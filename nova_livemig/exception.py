@@ -29,16 +29,18 @@ class InvalidInput(LivemigError):
 
 
 class InvalidSnapshot(LivemigError):
-    """A cluster snapshot failed validation.
+    """A document (a cluster snapshot, a history file, a calibration)
+    failed validation.
 
     :param errors: list of :class:`InvalidInput`, all problems found
+    :param what: what the document is, for the message
     """
 
-    def __init__(self, errors):
+    def __init__(self, errors, what='snapshot'):
         self.errors = list(errors)
         lines = '\n'.join(f'  {e}' for e in self.errors)
         super().__init__(
-            f'invalid snapshot ({len(self.errors)} error(s)):\n{lines}')
+            f'invalid {what} ({len(self.errors)} error(s)):\n{lines}')
 
 
 class NotFound(LivemigError):

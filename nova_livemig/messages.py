@@ -45,6 +45,8 @@ PHASES = ('precopy', 'postcopy')
 RESULT_STATES = ('completed', 'failed', 'aborted')
 JOB_STATES = ('running',) + RESULT_STATES + ('unknown',)
 STATS_FIELDS = ('total_s', 'downtime_ms', 'bytes', 'iterations', 'postcopy')
+#: stats a Result may leave out (or set null): the driver could not tell
+OPTIONAL_STATS_FIELDS = ('normal_bytes', 'zero_pages', 'postcopy_started_s')
 
 
 # The kinds of the fields (see nova_livemig.validation): each check returns
@@ -54,6 +56,12 @@ _AT_LEAST_0 = number(minimum=0)
 _OPTIONAL_AT_LEAST_0 = _AT_LEAST_0.or_null()
 _ABOVE_0 = number(minimum=0, exclusive=True)
 _COUNT = integer(minimum=0)
+# far above any real migration, far below what breaks arithmetic
+_OPTIONAL_BIG_COUNT = integer(minimum=0, maximum=10 ** 18).or_null()
+_OPTIONAL_SECONDS = number(minimum=0, maximum=10 ** 8).or_null()
+_OPTIONAL_STATS = {'normal_bytes': _OPTIONAL_BIG_COUNT,
+                   'zero_pages': _OPTIONAL_BIG_COUNT,
+                   'postcopy_started_s': _OPTIONAL_SECONDS}
 _ALGORITHM = one_of(ALGORITHMS)
 _PHASE = one_of(PHASES)
 _RESULT_STATE = one_of(RESULT_STATES)
@@ -227,12 +235,22 @@ class Progress(_Message):
 
 
 def _stats(field, value):
+    """A Result's stats, checked: :data:`STATS_FIELDS` required,
+    :data:`OPTIONAL_STATS_FIELDS` kept when present (null allowed)."""
+    known = STATS_FIELDS + OPTIONAL_STATS_FIELDS
     if not isinstance(value, dict):
         raise exception.InvalidInput(field, value, 'a JSON object with '
                                      + ', '.join(STATS_FIELDS))
     for key in value:
-        if key not in STATS_FIELDS:
-            raise unknown_field(f'{field}.{key}', value[key], STATS_FIELDS)
+        if key not in known:
+            raise unknown_field(f'{field}.{key}', value[key], known)
+    stats = _required_stats(field, value)
+    stats.update((key, kind.check(f'{field}.{key}', value[key]))
+                 for key, kind in _OPTIONAL_STATS.items() if key in value)
+    return stats
+
+
+def _required_stats(field, value):
     return {'total_s': _AT_LEAST_0.check(f'{field}.total_s',
                                          value.get('total_s')),
             'downtime_ms': _AT_LEAST_0.check(f'{field}.downtime_ms',
@@ -249,7 +267,10 @@ class Result(_Message):
     """How a migration ended.
 
     :ivar host: where the VM runs now (the destination only if completed)
-    :ivar stats: ``total_s, downtime_ms, bytes, iterations, postcopy``
+    :ivar stats: ``total_s, downtime_ms, bytes, iterations, postcopy``;
+        optionally ``normal_bytes``, ``zero_pages`` (integers, null when
+        the driver could not tell) and ``postcopy_started_s`` (seconds
+        from the start, null unless it switched to post-copy)
     :ivar error: why it failed or was aborted; None when completed
     """
     step_id: str

@@ -29,6 +29,7 @@ import dataclasses
 import json
 
 from nova_livemig import connectivity
+from nova_livemig import dirtyrate
 from nova_livemig import exception
 from nova_livemig import validation
 from nova_livemig.validation import BOOLEAN
@@ -90,6 +91,10 @@ class Vm:
     dirty_rate_err_mib_s: float | None = None
     #: memory the guest has touched (non-zero pages); None means all of it
     resident_mib: float | None = None
+    #: dirty-rate windows as measured, ``((window_s, mib_s), ...)``: more
+    #: than one window length shows the working set
+    #: (:mod:`nova_livemig.dirtyrate`)
+    dirty_rate_samples: tuple = ()
 
     @property
     def busy_vcpus(self):
@@ -159,12 +164,21 @@ class Snapshot:
             'version': SNAPSHOT_VERSION,
             'hosts': [_drop_none(dataclasses.asdict(h), list_fields=(
                 'aggregates',)) for h in self.hosts.values()],
-            'vms': [_drop_none(dataclasses.asdict(v))
-                    for v in self.vms.values()],
+            'vms': [_vm_primitive(v) for v in self.vms.values()],
             'network': {'switches': list(self.switches),
                         'links': [dataclasses.asdict(lk)
                                   for lk in self.links]},
         }
+
+
+def _vm_primitive(vm):
+    out = _drop_none(dataclasses.asdict(vm))
+    if out['dirty_rate_samples']:
+        out['dirty_rate_samples'] = dirtyrate.to_primitive(
+            vm.dirty_rate_samples)
+    else:
+        del out['dirty_rate_samples']
+    return out
 
 
 def _drop_none(d, list_fields=()):
@@ -200,6 +214,7 @@ _VM_FIELDS = {
     'pinned': optional(BOOLEAN, False),
     'dirty_rate_err_mib_s': optional(NON_NEGATIVE),
     'resident_mib': optional(POSITIVE),
+    'dirty_rate_samples': optional(dirtyrate.SAMPLES, ()),
 }
 _LINK_FIELDS = {
     'a': required(STRING),

@@ -29,6 +29,11 @@ class PlanningOptions:
         the worst-case total time, or when nothing safer meets the target
     :ivar prefer_rack: consolidation looks for a destination in the VM's
         own rack first (traffic stays off the spine; a few more hosts)
+    :ivar max_migration_s: a migration predicted to take longer does not
+        converge (None: no limit)
+    :ivar left_out: ``((algorithm, reason), ...)``: allowed algorithms
+        the planner may not choose, for lack of evidence
+        (:mod:`nova_livemig.calibration.evidence`); plans list them
     """
     max_downtime_ms: float = 500.0
     algorithms: tuple = ('precopy', 'autoconverge', 'compress', 'postcopy',
@@ -41,6 +46,13 @@ class PlanningOptions:
     max_incoming_per_host: int = 2
     postcopy_min_saving: float = 0.2
     prefer_rack: bool = True
+    max_migration_s: float | None = 900.0
+    left_out: tuple = ()
+
+    def left_out_primitive(self):
+        """The JSON form of :attr:`left_out`, as plans carry it."""
+        return [{'algorithm': name, 'reason': reason}
+                for name, reason in self.left_out]
 
 
 @dataclasses.dataclass(frozen=True)

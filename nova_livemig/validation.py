@@ -234,18 +234,58 @@ def unknown_field(field, value, known):
         field, value, 'no such field; known fields: ' + ', '.join(known))
 
 
+#: the longest integer literal :func:`parse_json` accepts, in digits
+MAX_INT_DIGITS = 20
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f'duplicate key {key!r}')
+        out[key] = value
+    return out
+
+
+def _bounded_int(literal):
+    if len(literal.lstrip('-')) > MAX_INT_DIGITS:
+        raise _Refused(f'an integer of more than {MAX_INT_DIGITS} digits')
+    return int(literal)
+
+
+def _no_constant(name):
+    raise _Refused(f'{name} is not JSON')
+
+
 def parse_json(text, field='$'):
-    """The primitives of JSON text.
+    """The primitives of JSON text, read strictly: a key twice in one
+    object, ``NaN``/``Infinity``, an integer of more than
+    :data:`MAX_INT_DIGITS` digits and nesting deeper than Python's
+    recursion limit are refused.
 
     :raises InvalidInput: naming ``field``, the start of the text and the
         parser's complaint
+
+    >>> parse_json('{"a": 1, "a": 2}', 'f')
+    Traceback (most recent call last):
+    ...
+    nova_livemig.exception.InvalidInput: f: got '{"a": 1, "a": 2}'; \
+allowed: JSON text (duplicate key 'a')
     """
     try:
-        return json.loads(text)
-    except ValueError as err:
+        return json.loads(text, object_pairs_hook=_no_duplicates,
+                          parse_int=_bounded_int,
+                          parse_constant=_no_constant)
+    except (ValueError, RecursionError) as err:
+        if isinstance(err, RecursionError):
+            err = 'nested too deeply'
         raise exception.InvalidInput(
             field, f'{text[:40]}...' if len(text) > 40 else text,
-            f'JSON text ({err})') from err
+            f'JSON text ({err})') from None
 
 
 class Checker:

@@ -104,7 +104,9 @@ def choose(vm, bandwidth_gbit_s, options, algorithms):
     """
     low, point, high = dirty_rate_bounds(vm, options)
     target = options.max_downtime_ms
-    at = cost.MigrationInput.for_vm(vm, bandwidth_gbit_s, target)
+    at = cost.MigrationInput.for_vm(
+        vm, bandwidth_gbit_s, target,
+        max_migration_s=options.max_migration_s)
     points = []
     for order, name in enumerate(options.algorithms):
         algo = algorithms.get(name)
@@ -117,7 +119,8 @@ def choose(vm, bandwidth_gbit_s, options, algorithms):
             % (', '.join(sorted(algorithms)) or 'none'))
     band_inputs = tuple(
         cost.MigrationInput.for_vm(vm, bandwidth_gbit_s, target,
-                                   dirty_rate_mib_s=rate)
+                                   dirty_rate_mib_s=rate,
+                                   max_migration_s=options.max_migration_s)
         for rate in (high, low) if rate != point)
     def risk_weight(algo):
         if algo.uses_postcopy:

@@ -25,18 +25,20 @@ def downtime_limit_ms(max_downtime_ms, rate_bytes_s, params):
     :returns: milliseconds
 
     With the defaults, a 500 ms target over a path carrying 0.05 MiB per
-    ms: 500 less the 4 ms switchover and 1 ms of device state; with no
-    rate known, less the switchover only; a target below the switchover
-    leaves nothing:
+    ms: 500 less the 4 ms switchover, 1 ms of device state and 40 ms for
+    the 2 MiB of stream queued when the guest stops; with no rate known,
+    less the switchover only; a target below the switchover leaves
+    nothing:
 
     >>> p = cost.CostParams()
     >>> round(downtime_limit_ms(500, 0.05 * cost.MIB / 0.001, p), 6)
-    495.0
+    455.0
     >>> downtime_limit_ms(500, 0, p), downtime_limit_ms(3, 0, p)
     (496.0, 0.0)
     """
     if rate_bytes_s > 0:
-        pause_ms = cost.switchover_s(params, rate_bytes_s) * 1000
+        pause_ms = (cost.switchover_s(params, rate_bytes_s)
+                    + cost.backlog_s(params, rate_bytes_s)) * 1000
     else:
         pause_ms = params.switchover_ms
     limit = max_downtime_ms - pause_ms
@@ -71,8 +73,9 @@ def step_downtime_limit_ms(step, params):
     :returns: whole milliseconds >= 1
 
     A 300 ms target capped at 200 MiB/s with the defaults: less the 4 ms
-    switchover and 0.25 ms of device state; without a cap, 6 GiB
-    predicted in 2 s; a 4 ms target leaves nothing, so 1 ms:
+    switchover, 0.25 ms of device state and 10 ms of queued stream;
+    without a cap, 6 GiB predicted in 2 s; a 4 ms target leaves nothing,
+    so 1 ms:
 
     >>> import types
     >>> def step(target, cap):
@@ -82,12 +85,13 @@ def step_downtime_limit_ms(step, params):
     >>> p = cost.CostParams()
     >>> [step_downtime_limit_ms(step(*a), p)
     ...  for a in ((300, 200), (300, 0), (4, 200))]
-    [295, 295, 1]
+    [285, 295, 1]
 
     Exactly 128 ms (233 less 5 ms of switchover and 100 ms of device
     state), though the floating-point sum comes out a hair below:
 
-    >>> q = cost.CostParams(switchover_ms=5.0, device_state_mib=0.05)
+    >>> q = cost.CostParams(switchover_ms=5.0, device_state_mib=0.05,
+    ...                     pause_backlog_mib=0.0)
     >>> downtime_limit_ms(233, 0.5 * cost.MIB, q) < 128
     True
     >>> step_downtime_limit_ms(step(233, 0.5), q)

@@ -35,7 +35,7 @@ class Hybrid(algorithms.Algorithm):
     >>> p = cost.CostParams()
     >>> r = Hybrid().predict(cost.MigrationInput(256, 40, 0.2), p)
     >>> round(r.total_s, 1), round(r.downtime_ms, 1), r.risks
-    (22.8, 6.2, ('vm-lost-on-link-failure',))
+    (22.9, 6.2, ('vm-lost-on-link-failure',))
     >>> Hybrid().predict(cost.MigrationInput(8, 1, 0.2), p).risks
     ()
     """
@@ -56,17 +56,17 @@ class Hybrid(algorithms.Algorithm):
         pause_s = cost.switchover_s(params, rate)
         bytes_sent = int(sent + pending + params.device_state_mib * cost.MIB)
         if converges:
-            stop_s = pending / rate + pause_s
-            return cost.Prediction(
+            stop_s = precopy.pause_s(pending, rate, params)
+            return cost.within_time(cost.Prediction(
                 algorithm=self.name,
                 total_s=params.setup_s + elapsed + stop_s,
                 downtime_ms=stop_s * 1000.0, bytes_sent=bytes_sent,
-                converges=True, iterations=syncs)
+                converges=True, iterations=syncs), inp)
         pull_s, lost_s = postcopy.postcopy_phase(
             pending, hot / cost.working_set_bytes(inp), rate, params)
         total_s = params.setup_s + elapsed + pause_s + pull_s
-        return cost.Prediction(
+        return cost.within_time(cost.Prediction(
             algorithm=self.name, total_s=total_s,
             downtime_ms=pause_s * 1000.0, bytes_sent=bytes_sent,
             converges=True, iterations=syncs, slowdown=lost_s / total_s,
-            risks=(cost.RISK_VM_LOST,))
+            risks=(cost.RISK_VM_LOST,)), inp)

@@ -57,13 +57,14 @@ class PostCopy(algorithms.Algorithm):
         """See :meth:`nova_livemig.algorithms.Algorithm.predict`."""
         cost.check_input(inp)
         rate = cost.bytes_per_s(inp.bandwidth_gbit_s, params)
-        pages = cost.resident_bytes(inp) + cost.zero_page_bytes(inp, params)
+        pages = (cost.resident_bytes(inp, params)
+                 + cost.zero_page_bytes(inp, params))
         pause_s = cost.switchover_s(params, rate)
         pass_s, lost_s = postcopy_phase(pages, 1.0, rate, params)
         total_s = params.setup_s + pause_s + pass_s
-        return cost.Prediction(
+        return cost.within_time(cost.Prediction(
             algorithm=self.name, total_s=total_s,
             downtime_ms=pause_s * 1000.0,
             bytes_sent=int(pages + params.device_state_mib * cost.MIB),
             converges=True, iterations=0, slowdown=lost_s / total_s,
-            risks=(cost.RISK_VM_LOST,))
+            risks=(cost.RISK_VM_LOST,)), inp)

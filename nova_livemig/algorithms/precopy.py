@@ -68,11 +68,14 @@ def iterate(inp, params, rate_bytes_s, threshold_bytes, wire_ratio=1.0,
     """
     mib = cost.MIB
     mem_b = inp.memory_mib * mib
-    res_b = cost.resident_bytes(inp)
+    res_b = cost.resident_bytes(inp, params)
     wws_b = cost.working_set_bytes(inp)
     hot = min(res_b, wws_b)
     cold = res_b - hot + cost.zero_page_bytes(inp, params)
-    dirty_b_s = inp.dirty_rate_mib_s * mib
+    dirty_b_s = inp.dirty_rate_mib_s * params.migration_dirty_factor * mib
+    # past the operator's limit it does not converge: stop simulating
+    max_s = (float('inf') if inp.max_migration_s is None
+             else inp.max_migration_s - params.setup_s)
     step_b = rate_bytes_s * params.sync_step_ms / 1000.0
     cap_b = params.max_data_factor * mem_b / wire_ratio
     max_iter = (params.max_iterations if max_iterations is None
@@ -92,7 +95,7 @@ def iterate(inp, params, rate_bytes_s, threshold_bytes, wire_ratio=1.0,
             converges = True
             break
         if (syncs - syncs0 >= max_iter or sent - sent0 >= cap_b
-                or syncs >= MAX_SYNCS):
+                or syncs >= MAX_SYNCS or elapsed > max_s):
             break
         send = pending - threshold_bytes
         if send < step_b:
@@ -154,7 +157,8 @@ def simulate(name, inp, params, rate_bytes_s, threshold_bytes,
     470 ms of downtime.
 
     >>> p = cost.CostParams(goodput_fraction=1.0, switchover_ms=0.0,
-    ...                     device_state_mib=0.0, setup_s=0.0)
+    ...                     device_state_mib=0.0, setup_s=0.0,
+    ...                     pause_backlog_mib=0.0)
     >>> inp = cost.MigrationInput(memory_mib=1000, dirty_rate_mib_s=100,
     ...                           bandwidth_gbit_s=1, wws_mib=10)
     >>> r = simulate('precopy', inp, p, 100 * cost.MIB, 50 * cost.MIB)
@@ -164,8 +168,7 @@ def simulate(name, inp, params, rate_bytes_s, threshold_bytes,
     (converges, elapsed, pending, _hot, sent, syncs, lost,
      pct) = iterate(inp, params, rate_bytes_s, threshold_bytes, wire_ratio,
                     governor)
-    stop_s = pending / rate_bytes_s + cost.switchover_s(
-        params, rate_bytes_s * wire_ratio)
+    stop_s = pause_s(pending, rate_bytes_s, params, wire_ratio)
     if converges:
         total_s = params.setup_s + elapsed + stop_s
         bytes_sent = ((sent + pending) * wire_ratio
@@ -173,10 +176,34 @@ def simulate(name, inp, params, rate_bytes_s, threshold_bytes,
     else:
         total_s = params.setup_s + elapsed
         bytes_sent = sent * wire_ratio
-    return cost.Prediction(
+    return cost.within_time(cost.Prediction(
         algorithm=name, total_s=total_s, downtime_ms=stop_s * 1000.0,
         bytes_sent=int(bytes_sent), converges=converges, iterations=syncs,
-        slowdown=lost / total_s if total_s > 0 else 0.0, throttle_pct=pct)
+        slowdown=lost / total_s if total_s > 0 else 0.0, throttle_pct=pct),
+        inp)
+
+
+def pause_s(pending_bytes, rate_bytes_s, params, wire_ratio=1.0):
+    """How long a converged pre-copy pauses the guest: the last pending
+    pages, the stream still queued on its way to the wire
+    (:func:`~nova_livemig.cost.backlog_s`), the switchover and the device
+    state. The downtime limit QEMU is given leaves room for all but the
+    pages (:func:`~nova_livemig.algorithms.downtime.downtime_limit_ms`).
+
+    :param pending_bytes: raw page bytes pending at the pause
+    :param rate_bytes_s: rate at which pending (raw) page bytes drain
+    :param params: a :class:`~nova_livemig.cost.CostParams`
+    :param wire_ratio: bytes on the wire per raw page byte
+    :returns: seconds
+
+    >>> p = cost.CostParams(pause_backlog_mib=2.0, switchover_ms=4.0,
+    ...                     device_state_mib=0.0)
+    >>> round(pause_s(18 * cost.MIB, 20 * cost.MIB, p), 3)
+    1.004
+    """
+    wire_b_s = rate_bytes_s * wire_ratio
+    return (pending_bytes / rate_bytes_s + cost.backlog_s(params, wire_b_s)
+            + cost.switchover_s(params, wire_b_s))
 
 
 def threshold_bytes(rate_bytes_s, downtime_limit_ms):

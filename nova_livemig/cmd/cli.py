@@ -8,6 +8,11 @@ Sub-commands:
   (:mod:`nova_livemig.cmd.control`);
 * ``migrate VM [--to HOST]``: smart placement of one VM, through the
   conductor;
+* ``history export [--output FILE] [--since EPOCH_S] [--limit N]``: the
+  migration records the conductor stored, as JSON Lines
+  (:mod:`nova_livemig.cmd.history`);
+* ``calibrate --history FILE ... --output CAL.json``: fit the cost models
+  to migration history (:mod:`nova_livemig.cmd.calibrate`);
 * ``demo``: a self-contained run on embedded defaults (in-process messaging,
   SQLite, fake agents) that plans and executes a drain.
 
@@ -109,8 +114,10 @@ def _add_planning(parser):
 
 def _parser():
     """:returns: the nova-livemig argument parser"""
+    from nova_livemig.cmd import calibrate
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
+    from nova_livemig.cmd import history
     from nova_livemig.cmd import whatif
 
     parser = argparse.ArgumentParser(
@@ -145,10 +152,24 @@ def _parser():
     _add_format(migrate)
     control.add_migrate_arguments(migrate)
 
+    calibrate_p = sub.add_parser(
+        'calibrate', help='fit the cost models to migration history',
+        description='Fit the cost models\' constants to history files '
+                    '(JSON Lines) and write a calibration for "plan '
+                    '--calibration" and [planner] calibration_file.')
+    _add_config_file(calibrate_p, 'sub_config_file')
+    calibrate.add_arguments(calibrate_p)
+
     demo_p = sub.add_parser('demo', help='plan and execute a drain on '
                                          'embedded defaults')
     _add_config_file(demo_p, 'sub_config_file')
     demo.add_arguments(demo_p)
+
+    history_p = sub.add_parser(
+        'history', help='the migration records the conductor stored',
+        description='Migration history ([database] connection): '
+                    '"history export" writes it as JSON Lines.')
+    _add_config_file(history.add_arguments(history_p), 'sub_config_file')
     return parser
 
 
@@ -243,8 +264,10 @@ class LazyConductor:
 
 
 def _dispatch(args):
+    from nova_livemig.cmd import calibrate
     from nova_livemig.cmd import control
     from nova_livemig.cmd import demo
+    from nova_livemig.cmd import history
     from nova_livemig.cmd import whatif
 
     if args.command == 'plan':
@@ -256,9 +279,13 @@ def _dispatch(args):
     if args.command == 'plan':
         conf = build_conf(args)
         return control.run_plan(args, conf, LazyConductor(conf))
+    if args.command == 'calibrate':
+        return calibrate.run(args, build_conf(args, messaging=False))
     if args.command == 'migrate':
         conf = build_conf(args)
         return control.run_migrate(args, conf, LazyConductor(conf))
+    if args.command == 'history':
+        return history.run(args, build_conf(args, messaging=False))
     return demo.run(args, build_conf(args))
 
 

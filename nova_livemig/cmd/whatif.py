@@ -24,6 +24,7 @@ from nova_livemig import exception
 from nova_livemig import graph as graph_mod
 from nova_livemig import model
 from nova_livemig import policies
+from nova_livemig.calibration import document
 from nova_livemig.cmd import outcome
 from nova_livemig.cmd import tables
 from nova_livemig.cmd.picture import drawing
@@ -52,6 +53,10 @@ def add_arguments(parser):
     group.add_argument('--output', metavar='FILE',
                        help='write the plan to FILE instead of standard '
                             'output')
+    group.add_argument('--calibration', metavar='FILE',
+                       help='plan with the constants of this calibration '
+                            '(nova-livemig calibrate); overrides [planner] '
+                            'calibration_file')
     _add_fleet_arguments(group)  # --rack, --graph, --no-schedule
 
 
@@ -60,6 +65,7 @@ def add_arguments(parser):
 OFFLINE_OPTIONS = {'snapshot': '--snapshot',
                    'max_downtime_ms': '--max-downtime-ms',
                    'output': '--output', 'rack': '--rack',
+                   'calibration': '--calibration',
                    'graph': '--graph', 'no_schedule': '--no-schedule'}
 
 
@@ -145,7 +151,10 @@ def to_primitive(result, out, sched):
 
 
 def _options(args, conf):
-    options = planner.options_from(conf)
+    cal = None
+    if args.calibration is not None:
+        cal = document.load(args.calibration, '--calibration')
+    options = planner.options_from(conf, calibration=cal)
     value = args.max_downtime_ms
     if value is not None:
         if not math.isfinite(value) or value <= 0:
@@ -226,9 +235,13 @@ def run(args, conf):
         out = outcome.of_schedule(snapshot, result, sched, options,
                                   algorithms)
     if args.format == 'json':
-        text = json.dumps(to_primitive(result, out, sched), indent=2)
+        doc = to_primitive(result, out, sched)
+        doc['left_out'] = options.left_out_primitive()
+        text = json.dumps(doc, indent=2)
     else:
         text = tables.render_table(result, options.max_downtime_ms, out,
                                    sched)
+        for name, why in options.left_out:
+            print(f'note: {name} not chosen: {why}', file=sys.stderr)
     _write(text, args.output)
     return 1 if result.unplaced else 0

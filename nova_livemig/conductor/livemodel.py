@@ -12,6 +12,11 @@ Migrations the conductor saw complete are applied at once
 (:meth:`LiveModel.vm_moved`), so the next plan does not wait for the next
 report; a report measured before the move does not undo it.
 
+A VM whose report has no ``resident_mib`` gets the one its latest
+completed migration measured (:meth:`LiveModel.learn`,
+:mod:`nova_livemig.history.resident`): the zero
+pages its driver counted are memory the next migration need not send.
+
 The network comes from a topology snapshot (``[conductor] topology_file``)
 or, without one, a single switch with one link per host.
 :meth:`LiveModel.publish` writes the snapshot for the Nova weigher,
@@ -20,12 +25,13 @@ atomically (write a temporary file, then rename).
 
 import dataclasses
 import os
-import tempfile
 import threading
 import time
 
 from nova_livemig import exception
 from nova_livemig import model
+from nova_livemig import textfile
+from nova_livemig.history import resident
 
 SWITCH = 'fabric'
 
@@ -58,6 +64,8 @@ class LiveModel:
         self._lock = threading.Lock()
         self._entries = {}
         self._moved = {}
+        #: vm -> (finished_at, resident MiB) learnt from its migrations
+        self._learnt = {}
         self._resumed_at = float('-inf')
 
     def update(self, report):
@@ -101,6 +109,16 @@ class LiveModel:
                                       self.clock() if at is None else at,
                                       entry)
 
+    def learn(self, *records):
+        """Take what migration records say of their VMs' resident memory:
+        per VM, the latest completed one with page counts wins, whatever
+        the order they come in (:func:`nova_livemig.history.resident.merge`).
+
+        :param records: :class:`~nova_livemig.history.record.Record` values
+        """
+        with self._lock:
+            self._learnt = resident.merge(self._learnt, records)
+
     def migration_uri(self, host):
         entry = self._entries.get(host)
         return None if entry is None else entry.migration_uri
@@ -143,6 +161,7 @@ class LiveModel:
         with self._lock:
             entries = dict(self._entries)
             moved = dict(self._moved)
+            learnt = resident.figures(self._learnt)
         if not entries:
             raise exception.InvalidInput(
                 'live model', 'no host reports',
@@ -170,6 +189,9 @@ class LiveModel:
                 vms[vm_id] = dict(entry, host=host)
             elif newest[vm_id] < at:
                 vms[vm_id]['host'] = host
+        for vm_id, vm in vms.items():
+            if vm_id in learnt:
+                vms[vm_id] = with_resident(vm, learnt[vm_id])
         data = {'version': model.SNAPSHOT_VERSION, 'hosts': hosts,
                 'vms': list(vms.values()),
                 'network': self._network([h['name'] for h in hosts])}
@@ -199,29 +221,28 @@ class LiveModel:
     def publish(self, path):
         """Write the snapshot to ``path`` atomically; returns it."""
         snap = self.snapshot()
-        write_atomic(path, model.dumps(snap))
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with textfile.replacing(path, 'snapshot_path', '.snapshot-') as f:
+            f.write(model.dumps(snap))
         return snap
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` so that a reader sees the old or the new
-    file, never half of one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.snapshot-')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def with_resident(vm, resident_mib):
+    """A VM entry with ``resident_mib`` when it has none: the figure,
+    at most its memory (a VM resized since), never 0.
+
+    >>> with_resident({'id': 'v', 'memory_mib': 512}, 600.0)['resident_mib']
+    512
+    >>> with_resident({'id': 'v', 'memory_mib': 512, 'resident_mib': 64},
+    ...               300.0)['resident_mib']
+    64
+    """
+    if vm.get('resident_mib') is not None or not resident_mib > 0:
+        return vm
+    memory = vm.get('memory_mib')
+    if isinstance(memory, (int, float)) and memory > 0:
+        resident_mib = min(resident_mib, memory)
+    return dict(vm, resident_mib=resident_mib)
 
 
 def _check_entries(host, vms):

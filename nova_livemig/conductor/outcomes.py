@@ -38,7 +38,7 @@ LOST = 'message lost'
 LOST_RETRIES = 3
 #: what a step sent again keeps of the step it replaces
 _RESENT_FIELDS = ('source', 'destination', 'algorithm', 'predicted', 'path',
-                  'planned_start_s', 'planned_end_s')
+                  'planned_start_s', 'planned_end_s', 'before')
 
 
 def last_steps(steps):
@@ -114,7 +114,7 @@ def next_attempt(step, plan_steps, closed=False):
 
 def resent_fields(step):
     """The fields of the step that sends a lost step again."""
-    return {k: step[k] for k in _RESENT_FIELDS}
+    return {k: step.get(k) for k in _RESENT_FIELDS}
 
 
 def closing(step, closed, now):

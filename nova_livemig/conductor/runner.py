@@ -15,7 +15,10 @@ One runner thread serves every executing plan. On each pass it, per plan:
   whose destination is gone before it started, as
   :mod:`~nova_livemig.conductor.outcomes` decides: a new step for the VM,
   from where it is, to a destination the ``single`` policy picks on the
-  live model. A VM is never unaccounted for.
+  live model. A VM is never unaccounted for;
+* stores the history record of every step whose migration ran
+  (:mod:`~nova_livemig.conductor.records`, :meth:`Engine._record`) and
+  gives it to the live model (resident memory learnt from it).
 
 Step states are changed compare-and-set in the database, so a result and
 a poll racing for the same step finish it once.
@@ -32,6 +35,8 @@ from nova_livemig.conductor import dispatch
 from nova_livemig.conductor import notifications as notes
 from nova_livemig.conductor import outcomes
 from nova_livemig.conductor import planner
+from nova_livemig.conductor import records
+from nova_livemig.history import record
 
 LOG = logging.getLogger(__name__)
 
@@ -62,6 +67,10 @@ class Engine:
         self._thread = None
         self._abort_sent = set()
         self._started_at = clock()
+        #: step id -> the agent's Result of a step the executor ends
+        #: (``job_is_authority``): its driver's statistics go into the
+        #: step's history record
+        self._agent_results = {}
 
     # Control ---------------------------------------------------------------
 
@@ -152,8 +161,9 @@ class Engine:
             return
         if self.executor.job_is_authority:
             # the executor says when the step ends: ask it at once
-            self.db.update_step(step['id'], expect=('running',),
-                                last_news_at=0.0)
+            if self.db.update_step(step['id'], expect=('running',),
+                                   last_news_at=0.0):
+                self._agent_results[step['id']] = result.to_primitive()
         else:
             self._finish(step, result.to_primitive())
         self.wake()
@@ -253,7 +263,9 @@ class Engine:
                     step['id'], expect=('failed',), **dict(
                         values, error='completed after it was given up')):
                 self.live.vm_moved(step['vm'], result['host'])
+                self._record(step, result, values['finished_at'])
             return
+        self._record(step, result, values['finished_at'])
         if state == 'completed':
             self.live.vm_moved(step['vm'], result['host'])
             self.notify(notes.MIGRATION_END,
@@ -267,6 +279,26 @@ class Engine:
             self._replan(dict(step, source=result['host'], state=state),
                          plan)
 
+    def _record(self, step, result, finished_at):
+        """Store the history record of a step that ended (when its
+        migration ran) and give it to the live model; a failure is
+        logged, never raised (the step's end is already stored)."""
+        agent = self._agent_results.pop(step['id'], None)
+        if agent is not None and agent['state'] == result['state']:
+            stats = agent['stats']  # the driver's, under Nova's job
+        else:
+            stats = records.recorded_stats(
+                result.get('stats'), self.executor.unmeasured_stats)
+        try:
+            rec = records.record_of(step, result, finished_at, stats)
+            if rec is None:
+                return
+            if self.db.add_migration_record(record.to_primitive(rec)):
+                self.live.learn(rec)
+        except Exception:  # noqa: BLE001 - history must not stop a plan
+            LOG.exception('no history record for step %s (%s)', step['id'],
+                          step['vm'])
+
     def _replan(self, step, plan, closed=False):
         """A new step for the VM of a failed step (or, ``closed``, of a
         pending one whose destination is gone) that keeps the step's place
@@ -277,13 +309,14 @@ class Engine:
                                  {'state': step['state']},
                                  outcomes.resent_fields(step))
             return
-        move = None
+        move = snap = None
         reason = f'gave up after {attempt.attempts} attempt(s)'
         if attempt.attempts < self.settings.max_attempts:
             try:
+                snap = self.live.snapshot()
                 move, reason = planner.replan_vm(
-                    self.live.snapshot(), step['vm'], attempt.exclude,
-                    self.options, self.algorithms)
+                    snap, step['vm'], attempt.exclude, self.options,
+                    self.algorithms)
             except exception.LivemigError as err:
                 reason = str(err)
         close, expect = outcomes.closing(step, closed, self.clock())
@@ -297,7 +330,8 @@ class Engine:
             return
         start = step['planned_start_s']
         fields = planner.step_fields(move, start,
-                                      start + move.predicted.total_s)
+                                      start + move.predicted.total_s,
+                                      snap, self.options.max_downtime_ms)
         del fields['vm']
         self.db.replace_step(step['id'], expect, close, fields)
         LOG.info('re-planned %s: %s -> %s', step['vm'], move.source,

@@ -5,7 +5,9 @@ executes them. No RPC here (the endpoint is
 :class:`Conductor` wires the live model (:mod:`.livemodel`), the database
 (:mod:`nova_livemig.db.api`), the plan runner (:mod:`.runner`), the
 scheduled policies (:mod:`.periodic`) and the retention of finished plans
-(``[conductor] plan_retention_days``). :func:`load_executor` loads the
+(``[conductor] plan_retention_days``). At its start the live model
+learns the VMs' resident memory from the newest migration records
+(:meth:`Conductor.learn_history`). :func:`load_executor` loads the
 executor, refusing a configuration it cannot work with.
 """
 
@@ -30,11 +32,14 @@ from nova_livemig.conductor import runner
 from nova_livemig.conductor import settings
 from nova_livemig.conductor import views
 from nova_livemig.conf import planner as planner_conf
+from nova_livemig.history import record
 from nova_livemig.policies import ranking
 
 LOG = logging.getLogger(__name__)
 
 DAY_S = 86400.0
+#: the newest migration records the live model learns from at a start
+HISTORY_LEARN_LIMIT = 50000
 
 
 def load_executor(conf, transport=None):
@@ -90,6 +95,7 @@ class Conductor:
         self.engine = runner.Engine(
             db, self.live, executor, settings.settings_from(conf),
             self.options, self.algorithms, notify=self.notify, clock=clock)
+        self.learn_history()
         self.periodic = None
         if conf.periodic.enabled:
             # a bad schedule line is a configuration error: found here
@@ -97,6 +103,29 @@ class Conductor:
         self._published_at = float('-inf')
         self._stop = threading.Event()
         self._retention = None
+
+    def learn_history(self, limit=HISTORY_LEARN_LIMIT):
+        """Give the live model the newest ``limit`` migration records
+        (resident memory of the VMs); a record that does not read is
+        skipped, a database error logged: history never stops the
+        conductor.
+
+        :returns: the number of records learnt from
+        """
+        try:
+            rows = self.db.list_migration_records(limit=limit,
+                                                  newest_first=True)
+        except Exception:  # noqa: BLE001 - see the docstring
+            LOG.exception('cannot read the migration history')
+            return 0
+        records = []
+        for row in reversed(rows):
+            try:
+                records.append(record.from_primitive(row, 'migration_records'))
+            except exception.InvalidSnapshot as err:
+                LOG.warning('skipping a stored migration record: %s', err)
+        self.live.learn(*records)
+        return len(records)
 
     def start(self):
         self.engine.start()
@@ -252,7 +281,8 @@ class Conductor:
         result = plan_mod.Plan(policy='single', moves=(move,),
                                summary={'requested': [vm_id],
                                         'destination': destination})
-        steps = [planner.step_fields(move, 0.0, move.predicted.total_s)]
+        steps = [planner.step_fields(move, 0.0, move.predicted.total_s,
+                                     snapshot, self.options.max_downtime_ms)]
         document = result.to_primitive()
         plan = self.db.create_plan(
             'single', {'vms': [vm_id], 'hosts': [destination],

@@ -71,6 +71,53 @@ OPTS = [
                  min=0.0, max=1.0,
                  help='Mean fraction of guest speed lost while its pages '
                       'fault over the link during post-copy.'),
+    cfg.FloatOpt('pause_backlog_mib', default=_D.pause_backlog_mib,
+                 min=0.0, max=1024.0,
+                 help='Pre-copy: migration stream still queued between '
+                      'QEMU and the wire (socket buffers, a shaper\'s '
+                      'queue) when QEMU pauses the guest, in MiB. It '
+                      'drains before the last pages, so the pause lasts '
+                      'that long at the path\'s rate beyond QEMU\'s '
+                      'downtime limit; the agent and the drivers lower '
+                      'the limit they give QEMU by as much, and the '
+                      'models predict the longer pause.\n\n'
+                      'Possible values:\n\n'
+                      '* 0: nothing is queued (the pause is the pending '
+                      'pages, the switchover and the device state)\n'
+                      '* a positive size: the queue measured on this '
+                      'cloud\'s migration paths\n\n'
+                      'Related options:\n\n'
+                      '* ``switchover_ms``\n'
+                      '* ``device_state_mib``\n'
+                      '* ``[planner] max_downtime_ms``\n'
+                      '* ``[planner] calibration_file`` (fits it)\n'),
+    cfg.FloatOpt('migration_dirty_factor',
+                 default=_D.migration_dirty_factor, min=0.1, max=10.0,
+                 help='Pre-copy: the guest\'s dirty rate while it '
+                      'migrates, as a multiple of the rate measured '
+                      'before. Dirty logging and write faults slow some '
+                      'guests down and make others dirty more.\n\n'
+                      'Possible values:\n\n'
+                      '* 1.0: the guest dirties memory as measured\n'
+                      '* above 1.0: it dirties more while it migrates '
+                      '(fewer pre-copies are predicted to converge)\n'
+                      '* below 1.0: it dirties less\n\n'
+                      'Related options:\n\n'
+                      '* ``[planner] calibration_file`` (fits it)\n'),
+    cfg.FloatOpt('resident_fraction', min=0.01, max=1.0,
+                 help='Fraction of a VM\'s memory taken as resident '
+                      '(non-zero pages, sent in full by the first pass) '
+                      'when neither the snapshot nor the VM\'s history '
+                      'says how much it has touched. Never less than the '
+                      'VM\'s writable working set, when that is '
+                      'known.\n\n'
+                      'Possible values:\n\n'
+                      '* unset: all of a VM\'s memory is taken as resident\n'
+                      '* a fraction: that share of its memory is resident, '
+                      'the rest is zero pages (see ``zero_page_cost``)\n\n'
+                      'Related options:\n\n'
+                      '* ``zero_page_cost``\n'
+                      '* ``[planner] calibration_file`` (fits it)\n'),
 ]
 
 

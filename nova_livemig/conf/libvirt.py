@@ -52,17 +52,39 @@ OPTS = [
                    ('uuid', 'the domain UUID (Nova instance UUID)'),
                    ('name', 'the domain name')],
                help='What identifies a VM in snapshots and steps.'),
-    cfg.IntOpt('dirty_rate_windows', default=3, min=1,
-               help='Windows over which the dirty rate of each guest is '
-                    'measured; the driver reports their mean and their '
+    # at most 31: with the long window, every VM's samples stay within
+    # the 32 a report may carry (nova_livemig.dirtyrate.MAX_SAMPLES)
+    cfg.IntOpt('dirty_rate_windows', default=3, min=1, max=31,
+               help='Short windows over which the dirty rate of each guest '
+                    'is measured; the driver reports their mean and their '
                     'spread (one standard deviation). libvirt\'s page '
                     'sampling is noisy (about 25 % on one 1 s window).\n\n'
-                    'Related options:\n\n* ``dirty_rate_window_s``\n'),
+                    'Related options:\n\n* ``dirty_rate_window_s``\n'
+                    '* ``dirty_rate_long_window_s``\n'),
     cfg.IntOpt('dirty_rate_window_s', default=1, min=1, max=60,
-               help='Seconds of one dirty-rate window. Keep it below '
+               help='Seconds of one short dirty-rate window. Keep it below '
                     'working set / dirty rate: page sampling cannot see a '
                     'page written twice in a window, so longer windows '
-                    'under-read busy guests.'),
+                    'under-read busy guests.\n\n'
+                    'Related options:\n\n* ``dirty_rate_long_window_s``\n'),
+    cfg.IntOpt('dirty_rate_long_window_s', default=3, min=0, max=60,
+               help='Seconds of one more dirty-rate window, measured after '
+                    'the short ones. Page sampling counts distinct pages, '
+                    'so a guest rewriting a small working set reads the '
+                    'same count on every window long enough to touch all '
+                    'of it: comparing a long window with the short ones '
+                    'shows where the distinct-page rate saturates, hence '
+                    'the writable working set and the true write rate '
+                    '(the planner reads them from every window the driver '
+                    'reports). It adds this many seconds to every '
+                    'measurement; 60 is QEMU\'s longest window.\n\n'
+                    'Possible values:\n\n'
+                    '* 0: no long window (the working set stays unknown '
+                    'and the planner takes all memory as writable)\n'
+                    '* a length above ``dirty_rate_window_s``: it sees '
+                    'working sets the guest rewrites in less than about '
+                    'three times this\n\n'
+                    'Related options:\n\n* ``dirty_rate_window_s``\n'),
     cfg.ListOpt('compression_methods', default=['xbzrle'],
                 help='Methods of the ``compress`` algorithm '
                      '(``VIR_MIGRATE_PARAM_COMPRESSION``).\n\n'

@@ -3,6 +3,8 @@
 from oslo_config import cfg
 
 from nova_livemig import plan
+from nova_livemig.calibration import document
+from nova_livemig.calibration import evidence
 from nova_livemig.conf import cost_model
 from nova_livemig.conf import groups
 
@@ -73,6 +75,32 @@ OPTS = [
                      'Possible values:\n\n'
                      '* True: own rack first, then anywhere.\n'
                      '* False: the fewest hosts in use, wherever.\n'),
+    cfg.FloatOpt('max_migration_s', default=_DEFAULTS.max_migration_s,
+                 min=1.0,
+                 help='A migration predicted to take longer than this many '
+                      'seconds counts as not converging: the planner then '
+                      'prefers an algorithm that finishes sooner, or '
+                      'reports the VM as unplaced.\n\n'
+                      'Possible values:\n\n* A positive number of '
+                      'seconds.\n'),
+    cfg.StrOpt('calibration_file',
+               help='Cost-model constants fitted to this cloud\'s '
+                    'migration history (the JSON file ``nova-livemig '
+                    'calibrate`` writes, doc/calibration.md); they '
+                    'override the ``[cost_model]`` options they fit, and '
+                    'the algorithms the history holds migrations of count '
+                    'as measured. The conductor rewrites this file when it '
+                    'refits (``[conductor] refit_interval_s``). Unset: the '
+                    '``[cost_model]`` options alone.\n\n'
+                    'Related options:\n\n* ``require_evidence``\n'),
+    cfg.BoolOpt('require_evidence', default=True,
+                help='The planner chooses only algorithms whose model '
+                     'constants were measured, by the project\'s '
+                     'calibration or in this cloud\'s history '
+                     '(``calibration_file``); the others are left out and '
+                     'every plan says why. Disable to let the planner use '
+                     'uncalibrated models (compress, out of the box).\n\n'
+                     'Related options:\n\n* ``algorithms``\n'),
     cfg.IntOpt('max_outgoing_per_host',
                default=_DEFAULTS.max_outgoing_per_host, min=1,
                help='Concurrent live migrations out of one host.\n\n'
@@ -96,18 +124,45 @@ POSTCOPY_ALGORITHMS = ('postcopy', 'hybrid')
 THROTTLE_ALGORITHMS = ('autoconverge',)
 
 
-def options_from(conf):
-    """A :class:`~nova_livemig.plan.PlanningOptions` from ``conf``."""
+def calibration_from(conf):
+    """The calibration of ``[planner] calibration_file``, or None when
+    the option is unset.
+
+    :raises InvalidInput: when the file cannot be read
+    :raises InvalidSnapshot: when its content is bad
+    """
+    path = conf.planner.calibration_file
+    if not path:
+        return None
+    return document.load(path, '[planner] calibration_file')
+
+
+def options_from(conf, calibration=None):
+    """A :class:`~nova_livemig.plan.PlanningOptions` from ``conf``.
+
+    :param calibration: a :class:`~nova_livemig.calibration.Calibration`
+        to plan with (``plan --calibration``, a conductor's refit); None:
+        the one of ``[planner] calibration_file``, if any
+    """
     group = conf.planner
+    if calibration is None:
+        calibration = calibration_from(conf)
     algorithms = [a for a in group.algorithms
                   if (group.allow_postcopy or a not in POSTCOPY_ALGORITHMS)
                   and (group.allow_throttle or a not in THROTTLE_ALGORITHMS)]
+    left_out = ()
+    if group.require_evidence:
+        algorithms, left_out = evidence.usable(algorithms, calibration)
+    params = cost_model.params_from(conf)
+    if calibration is not None:
+        params = calibration.params(params)
     return plan.PlanningOptions(
         max_downtime_ms=group.max_downtime_ms,
         algorithms=tuple(algorithms),
         dirty_rate_rel_err=group.dirty_rate_rel_err,
         cpu_target_util=group.cpu_target_util,
-        params=cost_model.params_from(conf),
+        params=params, max_migration_s=group.max_migration_s,
+        left_out=tuple(left_out),
         max_outgoing_per_host=group.max_outgoing_per_host,
         max_incoming_per_host=group.max_incoming_per_host,
         postcopy_min_saving=group.postcopy_min_saving,

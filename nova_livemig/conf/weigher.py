@@ -38,6 +38,17 @@ OPTS = [
                     '* ``[conductor] publish_path`` of nova-livemig: the '
                     'file the conductor writes\n'
                     '* ``snapshot_max_age_s``\n'),
+    cfg.StrOpt('calibration_path',
+                help='The calibration the nova-livemig conductor plans '
+                     'with (its ``[planner] calibration_file``, written by '
+                     '``nova-livemig calibrate`` or the conductor\'s '
+                     'refit), as this nova-scheduler host sees it; read '
+                     'again when it changes. The weigher then predicts with '
+                     'the same fitted constants and the same algorithms as '
+                     'the planner. Unset, missing or invalid: the default '
+                     'constants.\n\n'
+                     'Related options:\n\n'
+                     '* ``[planner] calibration_file`` of nova-livemig\n'),
     cfg.IntOpt('snapshot_max_age_s', default=600, min=1,
                help='Seconds after its last modification that the '
                     'snapshot is stale; a stale snapshot makes the weigher '

@@ -244,6 +244,75 @@ class Database:
             session.flush()
             return _step_dict(new)
 
+    # Migration records ---------------------------------------------------
+
+    def add_migration_record(self, record):
+        """Keep the history record of a finished step, once per step.
+
+        :param record: the JSON form of a
+            :class:`~nova_livemig.history.record.Record`
+            (:func:`~nova_livemig.history.record.to_primitive`) with its
+            ``step_id`` and ``finished_at``
+        :returns: True when stored, False when the step has one already
+        :raises InvalidInput: when ``step_id`` or ``finished_at`` is missing
+        """
+        for key in ('step_id', 'finished_at'):
+            if record.get(key) is None:
+                raise exception.InvalidInput(
+                    f'record.{key}', None,
+                    'a value (the conductor\'s records name their step '
+                    'and when it finished)')
+        row = models.MigrationRecord(
+            id=new_id(), step_id=record['step_id'], vm=record['vm'],
+            source=record['source'], destination=record['destination'],
+            algorithm=record['algorithm'],
+            finished_at=float(record['finished_at']), record=record)
+        try:
+            with self._session.begin() as session:
+                if session.scalar(sa.select(models.MigrationRecord.id).where(
+                        models.MigrationRecord.step_id
+                        == record['step_id'])) is not None:
+                    return False
+                session.add(row)
+        except sa_exc.IntegrityError:
+            return False  # added meanwhile by another conductor
+        return True
+
+    def list_migration_records(self, since=None, limit=None,
+                               newest_first=False, offset=0):
+        """History records in the order their steps finished.
+
+        :param since: only those finished at or after this epoch time
+        :param limit: at most this many (None: all)
+        :param newest_first: the newest first (and ``limit`` keeps the
+            newest)
+        :param offset: skip this many first (pages of ``limit``)
+        :returns: their JSON forms (dicts), oldest first unless
+            ``newest_first``
+        """
+        rec = models.MigrationRecord
+        order = ((rec.finished_at.desc(), rec.id.desc()) if newest_first
+                 else (rec.finished_at, rec.id))
+        query = sa.select(rec.record).order_by(*order)
+        if since is not None:
+            query = query.where(rec.finished_at >= since)
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        with self._session() as session:
+            return list(session.scalars(query))
+
+    def count_migration_records(self, after=None):
+        """How many history records finished after epoch ``after``
+        (all of them when None)."""
+        query = sa.select(sa.func.count()).select_from(
+            models.MigrationRecord)
+        if after is not None:
+            query = query.where(models.MigrationRecord.finished_at > after)
+        with self._session() as session:
+            return session.scalar(query)
+
     # Leases and periodic runs --------------------------------------------
 
     def acquire_lease(self, name, holder, ttl_s, now=None):

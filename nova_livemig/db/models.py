@@ -1,4 +1,4 @@
-"""SQLAlchemy models of plans, their steps and leases.
+"""SQLAlchemy models of plans, their steps, leases and migration records.
 
 The schema is owned by the alembic scripts in ``migrations/versions``; a
 unit test checks that these models and the scripts agree.
@@ -82,6 +82,10 @@ class Step(Base):
     progress = sa.Column(sa.JSON, nullable=True)
     result = sa.Column(sa.JSON, nullable=True)
     error = sa.Column(sa.Text, nullable=True)
+    #: what the planner knew of the VM when it planned the step: the
+    #: ``before`` of a history record (:mod:`nova_livemig.history.record`),
+    #: or None (steps of older versions)
+    before = sa.Column(sa.JSON, nullable=True)
 
     plan = orm.relationship('Plan', back_populates='steps')
 
@@ -104,3 +108,25 @@ class PeriodicRun(Base):
     cron = sa.Column(sa.String(255), nullable=False)
     last_run_at = sa.Column(sa.Float, nullable=False)
     last_plan_id = sa.Column(sa.String(36), nullable=True)
+
+
+class MigrationRecord(Base):
+    """One finished migration (a step that ran), as a history record
+    (:mod:`nova_livemig.history.record`): ``record`` holds its JSON form;
+    the other columns repeat what queries need. Kept when the plan is
+    deleted: the history outlives plan retention."""
+    __tablename__ = 'migration_records'
+    __table_args__ = (
+        sa.UniqueConstraint('step_id',
+                            name='uq_migration_records_step_id'),
+        sa.Index('ix_migration_records_finished_at', 'finished_at'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    step_id = sa.Column(sa.String(36), nullable=False)
+    vm = sa.Column(sa.String(255), nullable=False)
+    source = sa.Column(sa.String(255), nullable=False)
+    destination = sa.Column(sa.String(255), nullable=False)
+    algorithm = sa.Column(sa.String(32), nullable=False)
+    finished_at = sa.Column(sa.Float, nullable=False)
+    record = sa.Column(sa.JSON, nullable=False)

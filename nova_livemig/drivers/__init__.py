@@ -86,7 +86,11 @@ class ComputeDriver(abc.ABC):
 
         :param vm: the VM id
         :returns: ``{'total_s', 'downtime_ms', 'bytes', 'iterations',
-            'postcopy'}`` as in a :class:`~nova_livemig.messages.Result`
+            'postcopy', 'normal_bytes', 'zero_pages',
+            'postcopy_started_s'}`` as in a
+            :class:`~nova_livemig.messages.Result` (the last three None
+            when the driver cannot tell;
+            :func:`~nova_livemig.drivers.migration.stats_of` makes it)
         """
 
     def attach_job(self, vm):

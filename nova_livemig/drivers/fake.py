@@ -11,10 +11,18 @@ A migration takes the cost model's predicted ``total_s`` times
 ``[fake_driver] time_scale``, with seeded noise (the same step and seed
 always take the same time). Its job statistics ramp like a real pre-copy
 (passes counted up to the predicted iterations, remaining bytes falling
-to zero). When it completes, the VM moves from the source's file into the
-destination's. Failure injection: ``fail_vms`` fail part-way,
-``down_hosts`` (or a destination whose file says ``"state": "down"``, or
-that has no file) refuse migrations.
+to zero) and count the guest's zero pages in its first pass (the memory
+above the VM's ``resident_mib``, or a seeded 10-50 % of it when the entry
+has none). When it completes, the VM moves from the source's file into the
+destination's. :meth:`FakeDriver.measure` reports each VM's
+``dirty_rate_samples`` as page sampling would read its guest over the
+libvirt driver's default windows (:data:`SAMPLE_WINDOWS_S`): the distinct
+pages dirtied at ``dirty_rate_mib_s`` over ``wws_mib`` (all memory when
+the entry has none), unless the entry has samples of its own; the entry's
+``dirty_rate_mib_s`` stays the guest's true write rate. Failure
+injection: ``fail_vms`` fail part-way, ``down_hosts`` (or a destination
+whose file says ``"state": "down"``, or that has no file) refuse
+migrations.
 """
 
 import contextlib
@@ -26,25 +34,36 @@ import tempfile
 import threading
 import time
 
+from nova_livemig import dirtyrate
 from nova_livemig import drivers
 from nova_livemig import exception
 from nova_livemig import model
 from nova_livemig.drivers import migration
 
 MIB = migration.MIB
+#: QEMU's target page size
+PAGE_BYTES = 4096
+#: the dirty-rate windows of a measurement, seconds: the libvirt
+#: driver's defaults (three short windows and a long one)
+SAMPLE_WINDOWS_S = (1.0, 1.0, 1.0, 3.0)
 
 
 class _Job:
     """A simulated migration job (mutable; guarded by the driver's lock)."""
 
-    def __init__(self, step, started, duration_s, downtime_ms, fail_at_s):
+    def __init__(self, step, started, duration_s, downtime_ms, fail_at_s,
+                 zero_pages=0):
         self.step = step
         self.started = started
         self.duration_s = duration_s
         self.downtime_ms = downtime_ms
         self.fail_at_s = fail_at_s
+        #: the guest's zero pages, all sent (as markers) in the first pass
+        self.zero_pages = zero_pages
         self.state = migration.JOB_RUNNING
         self.phase = migration.PRECOPY
+        #: seconds from the start when it switched to post-copy
+        self.postcopy_started_s = None
         self.ended_s = None
         self.error = None
         #: started by someone else (nova-compute): see start_external_job
@@ -134,7 +153,7 @@ class FakeDriver(drivers.ComputeDriver):
             state = self._read(self.host)
         if state is None:
             raise exception.NotFound('fake host state', self._path(self.host))
-        return state['host'], state['vms']
+        return state['host'], [_with_samples(vm) for vm in state['vms']]
 
     def migration_uri(self):
         return f'fake://{self.host}'
@@ -159,7 +178,8 @@ class FakeDriver(drivers.ComputeDriver):
                 raise exception.MigrationFailed(
                     f'{step.vm} is already migrating (step '
                     f'{old.step.step_id})')
-            job = _Job(step, self.clock(), duration, downtime, fail_at)
+            job = _Job(step, self.clock(), duration, downtime, fail_at,
+                       zero_pages=self._zero_pages(vm))
             self._jobs[step.vm] = job
         down = self._destination_down(step.destination)
         if down:
@@ -203,6 +223,17 @@ class FakeDriver(drivers.ComputeDriver):
             if max_downtime_ms is not None:
                 job.max_downtime_ms = max_downtime_ms
             self.tunings.append((vm, bandwidth_mib_s, max_downtime_ms))
+
+    def _zero_pages(self, vm):
+        """The zero pages of a VM entry: its memory above
+        ``resident_mib``, or a fraction seeded by the VM's id."""
+        memory_mib = float(vm.get('memory_mib', 0))
+        resident = vm.get('resident_mib')
+        if resident is None:
+            rng = random.Random(f'{self.opts.seed}/{vm["id"]}/resident')
+            resident = memory_mib * (1.0 - rng.uniform(0.1, 0.5))
+        zero_mib = max(memory_mib - min(float(resident), memory_mib), 0.0)
+        return int(zero_mib * MIB // PAGE_BYTES)
 
     def _destination_down(self, destination):
         """Why the destination refuses migrations, or None."""
@@ -282,6 +313,9 @@ class FakeDriver(drivers.ComputeDriver):
         iterations = max(int(step.predicted.get('iterations', 1)), 1)
         done = job.state == migration.JOB_COMPLETED
         remaining = 0 if done else int(total * (1.0 - frac) ** 1.5)
+        # the first pass (1/iterations of the time) meets every zero page
+        first_pass = 1.0 if done else min(frac * iterations, 1.0)
+        postcopy = job.phase == migration.POSTCOPY
         return migration.JobInfo(
             state=job.state, phase=job.phase, elapsed_s=elapsed,
             processed_bytes=int(memory_bytes * frac),
@@ -293,7 +327,11 @@ class FakeDriver(drivers.ComputeDriver):
                              if job.duration_s > 0 else 0.0),
             iteration=min(iterations, 1 + int(frac * iterations)),
             downtime_ms=job.downtime_ms if done else None,
-            postcopy_requests=0, error=job.error)
+            postcopy_requests=0,
+            normal_bytes=int(memory_bytes * frac),
+            zero_pages=int(job.zero_pages * first_pass),
+            postcopy_started_s=job.postcopy_started_s if postcopy else None,
+            error=job.error)
 
     def _dirty_rate(self, vm):
         # the VM's measured rate, cached in the job's step would be stale
@@ -311,6 +349,9 @@ class FakeDriver(drivers.ComputeDriver):
             if job is None or job.state != migration.JOB_RUNNING:
                 raise exception.MigrationFailed(
                     f'{vm} has no running migration to switch to post-copy')
+            if job.phase != migration.POSTCOPY:
+                job.postcopy_started_s = min(self.clock() - job.started,
+                                             job.duration_s)
             job.phase = migration.POSTCOPY
 
     def abort(self, vm):
@@ -335,3 +376,24 @@ class FakeDriver(drivers.ComputeDriver):
             job = self._jobs.get(vm)
             if job is not None and job.state != migration.JOB_RUNNING:
                 del self._jobs[vm]
+
+
+def _with_samples(vm):
+    """A VM entry with the ``dirty_rate_samples`` page sampling would
+    read over :data:`SAMPLE_WINDOWS_S` (see the module doc); an entry
+    with samples of its own is left as it is.
+
+    >>> vm = _with_samples({'memory_mib': 256, 'dirty_rate_mib_s': 40.0,
+    ...                     'wws_mib': 128})
+    >>> [s['mib_s'] for s in vm['dirty_rate_samples']]
+    [34.353, 34.353, 34.353, 25.958]
+    """
+    if vm.get('dirty_rate_samples'):
+        return vm
+    rate = float(vm.get('dirty_rate_mib_s', 0.0))
+    wws = vm.get('wws_mib')
+    wws = float(vm['memory_mib'] if wws is None
+                else min(wws, vm['memory_mib']))
+    return dict(vm, dirty_rate_samples=dirtyrate.to_primitive(
+        (w, round(dirtyrate.window_rate_mib_s(rate, wws, w), 3))
+        for w in SAMPLE_WINDOWS_S))

@@ -18,7 +18,11 @@ decisions (post-copy switch, abort) are the agent's, from
   event loop running in a thread before any connection opens; after an
   abort or a failure there are none, so the last running sample stands.
 * Dirty rate: ``calc-dirty-rate`` page sampling over
-  ``[libvirt] dirty_rate_windows`` windows, reported as mean and spread.
+  ``[libvirt] dirty_rate_windows`` short windows, reported as mean and
+  spread, then one ``dirty_rate_long_window_s`` window; every window goes
+  into the VM's ``dirty_rate_samples`` (where the distinct-page rate
+  saturates shows the working set: :mod:`nova_livemig.dirtyrate`). All
+  guests are measured at once, window by window.
 * Post-copy: ``migrateStartPostCopy`` from a thread of its own (libvirt
   may hold it for seconds), sent again every second until the source
   shows the guest paused for post-copy (QEMU refuses it during setup, and
@@ -96,6 +100,10 @@ class LibvirtDriver(drivers.ComputeDriver):
         self.host = conf.agent.host
         self.opts = conf.libvirt
         libvirt_flags.check_options(self.opts)
+        #: the dirty-rate window lengths of one measurement
+        self._windows_s = libvirt_stats.dirty_rate_windows_s(
+            self.opts.dirty_rate_windows, self.opts.dirty_rate_window_s,
+            self.opts.dirty_rate_long_window_s)
         self._jobs = libvirt_job.JobTable()
         #: guards the connection, the jobs and their fields
         self._lock = self._jobs.lock
@@ -162,10 +170,10 @@ class LibvirtDriver(drivers.ComputeDriver):
         return host, vms
 
     def _dirty_rate_samples(self, conn, doms):
-        """``{name: [MiB/s per window]}``; all guests measured at once."""
+        """``{name: [(window_s, MiB/s), ...]}``, one per window that
+        completed; all guests measured at once, window by window."""
         samples = {d.name(): [] for d in doms}
-        window_s = self.opts.dirty_rate_window_s
-        for _ in range(self.opts.dirty_rate_windows if doms else 0):
+        for window_s in self._windows_s if doms else ():
             started = []
             for dom in doms:
                 try:
@@ -185,8 +193,8 @@ class LibvirtDriver(drivers.ComputeDriver):
                 pending = []
                 for dom, stats in records:
                     if stats.get('dirtyrate.calc_status') == 2:
-                        samples[dom.name()].append(
-                            stats.get('dirtyrate.megabytes_per_second', 0))
+                        samples[dom.name()].append((window_s, stats.get(
+                            'dirtyrate.megabytes_per_second', 0)))
                     else:
                         pending.append(dom)
                 if pending:
@@ -286,7 +294,7 @@ class LibvirtDriver(drivers.ComputeDriver):
                         except exception.MigrationFailed as err:
                             LOG.warning('%s', err)
                 if job.phase == migration.POSTCOPY and not job.switch_seen:
-                    self._follow_switch(job)
+                    self._follow_switch(job, info)
                 with self._lock:
                     job.record(info)
                 return info
@@ -359,7 +367,8 @@ class LibvirtDriver(drivers.ComputeDriver):
         if job.pages_moved():
             self._jobs.start_switch(job, self._send_postcopy)
 
-    def _follow_switch(self, job):
+    def _follow_switch(self, job, info):
+        """:param info: the running JobInfo of this look"""
         try:
             state, reason = job.dom.state()
         except libvirt.libvirtError:
@@ -367,7 +376,7 @@ class LibvirtDriver(drivers.ComputeDriver):
         if state == libvirt.VIR_DOMAIN_PAUSED and reason in (
                 libvirt.VIR_DOMAIN_PAUSED_POSTCOPY,
                 libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED):
-            job.switch_seen = True
+            job.saw_switch(info.elapsed_s)
         elif job.switch_due(time.monotonic()):
             self._jobs.start_switch(job, self._send_postcopy)
 

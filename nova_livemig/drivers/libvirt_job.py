@@ -50,6 +50,8 @@ class MigrationJob:
         self.switch_sent_at = None
         #: the source shows the guest paused for post-copy
         self.switch_seen = False
+        #: the job's elapsed time at the first look that saw the switch
+        self.postcopy_started_s = None
         self.switch_thread = None
         #: tune_job's values, applied again once pages flow: libvirt
         #: applies the migration's own parameters when QEMU starts it,
@@ -81,6 +83,21 @@ class MigrationJob:
     def pages_moved(self):
         """True once a running sample showed guest memory moving."""
         return any(h.memory_total_bytes for h in self.history)
+
+    def saw_switch(self, elapsed_s):
+        """Note that the source shows the guest paused for post-copy at
+        a look ``elapsed_s`` into the job (the first such look counts)."""
+        self.switch_seen = True
+        if self.postcopy_started_s is None:
+            self.postcopy_started_s = elapsed_s
+
+    def _postcopy_started_s(self):
+        """When the job switched: the look that saw it, else the first
+        running sample taken after the switch was asked for."""
+        if self.postcopy_started_s is not None:
+            return self.postcopy_started_s
+        return next((h.elapsed_s for h in self.history
+                     if h.phase == migration.POSTCOPY), None)
 
     def switch_due(self, now):
         """True when the switch to post-copy is to be sent (again) at
@@ -127,7 +144,10 @@ class MigrationJob:
             phase=phase)
         stats = (self.event_stats if state == migration.JOB_COMPLETED
                  else None)
-        return libvirt_stats.finished_job(stats, last, state, error)
+        final = libvirt_stats.finished_job(stats, last, state, error)
+        return dataclasses.replace(final, postcopy_started_s=(
+            self._postcopy_started_s()
+            if final.phase == migration.POSTCOPY else None))
 
 
 class JobTable:

@@ -16,6 +16,8 @@ functional test checks them against libvirt-python).
 
 import statistics
 
+from nova_livemig import dirtyrate
+from nova_livemig import exception
 from nova_livemig.drivers import migration
 
 # virDomainJobType
@@ -139,6 +141,30 @@ def dirty_rate(samples_mib_s):
     return mean, round(statistics.stdev(values), 3)
 
 
+def dirty_rate_windows_s(windows, window_s, long_window_s):
+    """The window lengths of one measurement, in the order measured:
+    ``windows`` short ones, then the long one (if any).
+
+    :param windows: ``[libvirt] dirty_rate_windows``
+    :param window_s: ``[libvirt] dirty_rate_window_s``
+    :param long_window_s: ``[libvirt] dirty_rate_long_window_s``, 0 for
+        none
+    :raises InvalidInput: when the long window is not longer than the
+        short ones (its count would then say nothing of saturation)
+
+    >>> dirty_rate_windows_s(3, 1, 3)
+    (1, 1, 1, 3)
+    >>> dirty_rate_windows_s(2, 1, 0)
+    (1, 1)
+    """
+    if long_window_s and long_window_s <= window_s:
+        raise exception.InvalidInput(
+            '[libvirt] dirty_rate_long_window_s', long_window_s,
+            f'0 or more than dirty_rate_window_s ({window_s})')
+    return (window_s,) * windows + ((long_window_s,) if long_window_s
+                                    else ())
+
+
 def cpu_util(cpu_time_ns_before, cpu_time_ns_after, wall_s, vcpus):
     """Fraction of ``vcpus`` busy from two cumulative CPU times.
 
@@ -190,7 +216,7 @@ def host_entry(name, node_info, cpu_before, cpu_after):
 
 
 def vm_entry(vm_id, host, dom_info, cpu_time_ns_before, wall_s,
-             dirty_samples_mib_s):
+             dirty_samples):
     """The snapshot-v1 VM entry of a running guest.
 
     :param vm_id: the VM id (name or UUID, ``[libvirt] vm_id``)
@@ -199,21 +225,32 @@ def vm_entry(vm_id, host, dom_info, cpu_time_ns_before, wall_s,
         ``(state, max KiB, KiB, vCPUs, CPU time ns)``
     :param cpu_time_ns_before: the CPU time at the start of the window
     :param wall_s: the window's length
-    :param dirty_samples_mib_s: the dirty-rate windows (see
-        :func:`dirty_rate`)
-    :returns: a dict; ``dirty_rate_err_mib_s`` only with two windows or
-        more
+    :param dirty_samples: the dirty-rate windows, ``[(window_s, MiB/s)]``
+        (MiB/s None for a window that did not complete: skipped)
+    :returns: a dict; ``dirty_rate_mib_s`` and ``dirty_rate_err_mib_s``
+        are the mean and spread (:func:`dirty_rate`) of the shortest
+        windows (the spread only with two of them or more);
+        ``dirty_rate_samples`` has every window, short and long
+        (:data:`nova_livemig.dirtyrate.SAMPLES`), when there is one
 
-    >>> vm_entry('vm1', 'n1', (1, 262144, 262144, 2, 10**9), 0, 2.0, [8])
-    {'id': 'vm1', 'host': 'n1', 'vcpus': 2, 'memory_mib': 256, \
-'cpu_util': 0.25, 'dirty_rate_mib_s': 8.0}
+    >>> vm = vm_entry('vm1', 'n1', (1, 262144, 262144, 2, 10**9), 0, 2.0,
+    ...               [(1, 8), (1, 10), (3, 6)])
+    >>> vm['cpu_util'], vm['dirty_rate_mib_s'], vm['dirty_rate_err_mib_s']
+    (0.25, 9.0, 1.414)
+    >>> vm['dirty_rate_samples'][-1]
+    {'window_s': 3.0, 'mib_s': 6.0}
     """
     _state, max_kib, _mem, vcpus, cpu_ns = dom_info
-    rate, spread = dirty_rate(dirty_samples_mib_s)
+    samples = [(float(w), float(r)) for w, r in dirty_samples
+               if r is not None]
+    shortest = min((w for w, _r in samples), default=None)
+    rate, spread = dirty_rate([r for w, r in samples if w == shortest])
     vm = {'id': vm_id, 'host': host, 'vcpus': int(vcpus),
           'memory_mib': int(max_kib // 1024),
           'cpu_util': cpu_util(cpu_time_ns_before, cpu_ns, wall_s, vcpus),
           'dirty_rate_mib_s': rate}
     if spread is not None:
         vm['dirty_rate_err_mib_s'] = spread
+    if samples:
+        vm['dirty_rate_samples'] = dirtyrate.to_primitive(samples)
     return vm

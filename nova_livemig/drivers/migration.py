@@ -65,6 +65,13 @@ class JobInfo:
         (``memory_postcopy_requests``)
     :ivar throttle_pct: auto-converge vCPU throttle
         (``auto_converge_throttle``)
+    :ivar normal_bytes: memory sent as whole pages, all passes
+        (``memory_normal_bytes``); None when the driver cannot tell
+    :ivar zero_pages: pages sent as a constant (zero) marker, all passes
+        (``memory_constant``); None when the driver cannot tell
+    :ivar postcopy_started_s: seconds from the job's start when it
+        switched to post-copy; None when it did not (or the driver
+        cannot tell)
     :ivar error: why a failed job failed, when the driver knows
     """
     state: str = JOB_NONE
@@ -82,6 +89,9 @@ class JobInfo:
     downtime_ms: float | None = None
     postcopy_requests: int = 0
     throttle_pct: float = 0.0
+    normal_bytes: int | None = None
+    zero_pages: int | None = None
+    postcopy_started_s: float | None = None
     error: str | None = None
 
     @property
@@ -103,6 +113,11 @@ def from_libvirt_stats(stats, state, phase=PRECOPY, error=None):
     ...     'memory_iteration': 3, 'data_remaining': 10}, JOB_RUNNING)
     >>> job.elapsed_s, job.dirty_rate_mib_s, job.iteration
     (1.5, 10.0, 3)
+    >>> job.normal_bytes is None
+    True
+    >>> from_libvirt_stats({'memory_normal_bytes': 8192,
+    ...     'memory_constant': 5}, JOB_COMPLETED).zero_pages
+    5
     """
     page = stats.get('memory_page_size', 4096)
     downtime = stats.get('downtime')
@@ -121,7 +136,13 @@ def from_libvirt_stats(stats, state, phase=PRECOPY, error=None):
         downtime_ms=None if downtime is None else float(downtime),
         postcopy_requests=stats.get('memory_postcopy_requests', 0),
         throttle_pct=float(stats.get('auto_converge_throttle', 0)),
+        normal_bytes=_count_or_none(stats.get('memory_normal_bytes')),
+        zero_pages=_count_or_none(stats.get('memory_constant')),
         error=error)
+
+
+def _count_or_none(value):
+    return None if value is None else int(value)
 
 
 def _get(step, name):
@@ -241,9 +262,28 @@ def progress_primitive(job, step_id, vm):
 
 def stats_of(job):
     """The ``stats`` of a :class:`~nova_livemig.messages.Result` from the
-    last look at a finished job."""
+    last look at a finished job.
+
+    ``normal_bytes`` and ``zero_pages`` are None when the driver could
+    not tell; ``postcopy_started_s`` is None unless the job ran in
+    post-copy (and the driver knows when it switched).
+
+    >>> stats = stats_of(JobInfo(state=JOB_COMPLETED, phase=POSTCOPY,
+    ...                          elapsed_s=4.0, zero_pages=7,
+    ...                          postcopy_started_s=1.5))
+    >>> stats['postcopy'], stats['postcopy_started_s'], stats['zero_pages']
+    (True, 1.5, 7)
+    >>> stats_of(JobInfo(postcopy_started_s=1.5))['postcopy_started_s']
+    """
+    postcopy = job.phase == POSTCOPY
+    started = job.postcopy_started_s
     return {'total_s': round(max(job.elapsed_s, 0.0), 3),
             'downtime_ms': round(job.downtime_ms or 0.0, 3),
             'bytes': int(job.processed_bytes),
             'iterations': int(job.iteration),
-            'postcopy': job.phase == POSTCOPY}
+            'postcopy': postcopy,
+            'normal_bytes': _count_or_none(job.normal_bytes),
+            'zero_pages': _count_or_none(job.zero_pages),
+            'postcopy_started_s': (round(max(started, 0.0), 3)
+                                   if postcopy and started is not None
+                                   else None)}

@@ -27,6 +27,10 @@ class Executor(abc.ABC):
     #: executor: Nova finishes its own bookkeeping after the migration);
     #: progress and results from agents then inform but never end a step
     job_is_authority = False
+    #: keys of a result's ``stats`` that the executor does not measure
+    #: (it sends 0 because the message needs a number): left out of the
+    #: step's history record
+    unmeasured_stats = ()
 
     def __init__(self, conf, transport=None):
         self.conf = conf

@@ -210,6 +210,7 @@ class NovaExecutor(executors.Executor):
 
     name = 'nova'
     job_is_authority = True
+    unmeasured_stats = ('downtime_ms', 'iterations')
 
     def __init__(self, conf, transport=None, session=None, clock=None):
         super().__init__(conf, transport)
@@ -229,6 +230,9 @@ class NovaExecutor(executors.Executor):
         self._processed = {}
         #: step ids whose migration was seen running in post-copy
         self._postcopy = set()
+        #: step id -> seconds into its migration when force_complete was
+        #: accepted
+        self._forced_at_s = {}
         #: casts tune_migration to the source's agent, or None
         self.agent_api = None
         if transport is not None and group.tune_via_agent:
@@ -349,6 +353,8 @@ class NovaExecutor(executors.Executor):
                         step['step_id'], err)
             return
         self._forced.add(step['step_id'])
+        self._forced_at_s[step['step_id']] = round(
+            self._elapsed_s(migration), 3)
         LOG.info('step %s: asked nova to force-complete migration %s of %s '
                  '(post-copy if the compute permits it, else the guest is '
                  'paused)', step['step_id'], migration['id'], step['vm'])
@@ -375,12 +381,18 @@ class NovaExecutor(executors.Executor):
             end = _timestamp(migration.get('updated_at'))
             if start is not None and end is not None:
                 total_s = max(0.0, end - start)
+        postcopy = step['step_id'] in self._postcopy
         stats = {'total_s': total_s,
                  # nova does not report the downtime nor the iterations
+                 # (unmeasured_stats) nor the page counts
                  'downtime_ms': 0.0,
                  'bytes': self._processed.get(step['step_id'], 0),
                  'iterations': 0,
-                 'postcopy': step['step_id'] in self._postcopy}
+                 'postcopy': postcopy,
+                 'normal_bytes': None, 'zero_pages': None,
+                 # when force_complete was accepted (the switch follows)
+                 'postcopy_started_s': (self._forced_at_s.get(
+                     step['step_id']) if postcopy else None)}
         result = {'step_id': step['step_id'], 'vm': step['vm'],
                   'state': state, 'host': host, 'stats': stats,
                   'error': error}

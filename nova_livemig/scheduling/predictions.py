@@ -49,7 +49,8 @@ class Predictor:
             rate = choice.dirty_rate_bounds(vm, self.options)[
                 2 if high else 1]
             inp = cost.MigrationInput.for_vm(
-                vm, q, self.options.max_downtime_ms, dirty_rate_mib_s=rate)
+                vm, q, self.options.max_downtime_ms, dirty_rate_mib_s=rate,
+                max_migration_s=self.options.max_migration_s)
             found = self.algorithms[algorithm].predict(
                 inp, self.options.params)
             self._cache[key] = found

@@ -29,12 +29,15 @@ import time
 
 from oslo_log import log as logging
 
+from nova_livemig import cost
 from nova_livemig import exception
 from nova_livemig import graph
 from nova_livemig import model
 from nova_livemig import plan
 from nova_livemig import plugins
 from nova_livemig.algorithms import choice
+from nova_livemig.calibration import document
+from nova_livemig.calibration import evidence
 
 LOG = logging.getLogger(__name__)
 
@@ -59,17 +62,27 @@ class CostTable:
 
     :param path: the snapshot v1 JSON file
     :param max_age_s: a file last changed longer ago than this is stale
-    :param options: a :class:`nova_livemig.plan.PlanningOptions`
+    :param options: a :class:`nova_livemig.plan.PlanningOptions`; by
+        default the planner's defaults with the constants of
+        ``calibration_path`` and only the algorithms with evidence
+        (:mod:`nova_livemig.calibration.evidence`), as the conductor plans
     :param algorithms: ``{name: Algorithm}``; by default the installed
         plugins named in ``options.algorithms``, loaded on first use
     :param clock: returns the current time in seconds since the epoch
+    :param calibration_path: the calibration the conductor plans with
+        (``nova-livemig calibrate``, ``[planner] calibration_file``),
+        read again when it changes; None, a missing or an invalid file:
+        the default constants
     """
 
     def __init__(self, path, max_age_s, options=None, algorithms=None,
-                 clock=time.time):
+                 clock=time.time, calibration_path=None):
         self.path = path
         self.max_age_s = max_age_s
-        self.options = options or plan.PlanningOptions()
+        self.calibration_path = calibration_path
+        self._fixed_options = options
+        self._calibration_key = object()
+        self.options = options or self._options_with(None)
         self._algorithms = algorithms
         self._clock = clock
         # Replaced whole, never changed in place but for its cost cache, so
@@ -79,6 +92,41 @@ class CostTable:
     def snapshot(self):
         """The current snapshot, or None when there is none or it is stale."""
         return self._current().snapshot
+
+    @staticmethod
+    def _options_with(cal):
+        default = plan.PlanningOptions()
+        params = (cal.params(cost.CostParams()) if cal is not None
+                  else default.params)
+        allowed, _left_out = evidence.usable(default.algorithms, cal)
+        return plan.PlanningOptions(params=params, algorithms=allowed)
+
+    def _follow_calibration(self):
+        """Reload the options when the calibration file changed; True
+        when they changed (the cached costs are then stale)."""
+        if self._fixed_options is not None or not self.calibration_path:
+            return False
+        try:
+            st = os.stat(self.calibration_path)
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = None
+        if key == self._calibration_key:
+            return False
+        self._calibration_key = key
+        cal = None
+        if key is not None:
+            try:
+                cal = document.load(self.calibration_path,
+                                    'calibration_path')
+            except exception.LivemigError as err:
+                LOG.warning('migration cost: ignoring calibration %s: %s',
+                            self.calibration_path, err)
+        options = self._options_with(cal)
+        if options.algorithms != self.options.algorithms:
+            self._algorithms = None
+        self.options = options
+        return True
 
     def _current(self):
         try:
@@ -94,7 +142,7 @@ class CostTable:
             return _NONE
         file_key = (st.st_ino, st.st_mtime_ns, st.st_size)
         state = self._state
-        if state.file_key != file_key:
+        if self._follow_calibration() or state.file_key != file_key:
             try:
                 snap = model.load(self.path)
             except exception.LivemigError as err:

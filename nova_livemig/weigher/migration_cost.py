@@ -50,8 +50,10 @@ class MigrationCostWeigher(weights.BaseHostWeigher):
         conf = CONF.nova_livemig
         table = self._table
         if (table is None or table.path != conf.snapshot_path
-                or table.max_age_s != conf.snapshot_max_age_s):
+                or table.max_age_s != conf.snapshot_max_age_s
+                or table.calibration_path != conf.calibration_path):
             table = self._table = cost_table.CostTable(
-                conf.snapshot_path, conf.snapshot_max_age_s)
+                conf.snapshot_path, conf.snapshot_max_age_s,
+                calibration_path=conf.calibration_path)
         cost_s = table.cost_s(request_spec.instance_uuid, host_state.host)
         return 0.0 if cost_s is None else -cost_s

@@ -8,9 +8,12 @@ node's libvirtd (``qemu+tcp``: the testbed's private namespaces only).
 than its 200 Mbit/s link carries); the conductor plans a drain of
 ``node3`` from the agents' measurements and executes it over RabbitMQ.
 The plan must take pre-copy for the quiet guest and a post-copy (or
-auto-converge) algorithm for the busy one; both guests must run on their
-destinations afterwards with clean memory checks, and the statistics the
-agents recorded must agree with the plan within the model's error.
+auto-converge) algorithm for the busy one; the plan must complete, both
+guests must run on their destinations afterwards, once, with clean memory
+checks, and the agents must have recorded statistics. The predicted and
+measured times and pauses are printed, never asserted: they depend on how
+busy the machine is (comparing them is the benchmarks' job,
+``benchmarks/calibrate.py`` and ``benchmarks/history_grid.py``).
 (``node3`` and not ``node1``: the other testbed tests use ``node1`` and
 ``node2``, and a drain moves every guest of its host.)
 """
@@ -137,6 +140,19 @@ def _running_on(state, name):
     return found
 
 
+def _print_figures(steps, predicted):
+    """Predicted against measured, per VM: figures for a person (and the
+    test log), not assertions."""
+    for step in steps:
+        pred, stats = predicted.get(step['vm'], {}), step['stats'] or {}
+        for key in ('total_s', 'downtime_ms', 'bytes'):
+            want, got = pred.get(key), stats.get(key)
+            ratio = (f'{got / want:.2f}x' if want and got is not None
+                     else 'n/a')
+            print(f'{step["vm"]} {step["algorithm"]} {key}: predicted '
+                  f'{want}, measured {got} ({ratio})')
+
+
 def test_drain_of_a_quiet_and_a_busy_guest(cluster, state):
     reported = cluster.wait_reported([QUIET, BUSY])
     assert reported[BUSY]['dirty_rate_mib_s'] > 15.0, reported
@@ -155,12 +171,15 @@ def test_drain_of_a_quiet_and_a_busy_guest(cluster, state):
         view = cluster.call('show_plan', view['id'])
         if view['state'] in ('completed', 'failed', 'aborted'):
             break
+        # a guard against a hung plan, not a timing: the test fails on
+        # the plan's outcome below, however long it took
         assert time.monotonic() < deadline, view['totals']
         time.sleep(2.0)
     print(json.dumps({s['vm']: {k: s[k] for k in (
         'algorithm', 'state', 'host', 'elapsed_s', 'predicted_s', 'stats')}
         for s in view['steps']}, indent=1))
     print(json.dumps(predicted, indent=1))
+    _print_figures(view['steps'], predicted)
     steps = {s['vm']: s for s in view['steps']
              if s['vm'] in (QUIET, BUSY)}
     for vm, step in steps.items():

@@ -48,15 +48,16 @@ def nova_step(algorithm='precopy', bandwidth_mib_s=200.0,
 def expected_limit_ms(max_downtime_ms, bandwidth_mib_s):
     """QEMU's downtime limit the agent should set with the default
     ``[cost_model]`` (``cost.CostParams()``): the target less the
-    switchover and the device state over the link
-    (downtime.downtime_limit_ms), whole ms."""
+    switchover, the device state over the link and the stream queued when
+    the guest stops (downtime.downtime_limit_ms), whole ms."""
     params = cost.CostParams()
     limit = downtime.downtime_limit_ms(
         max_downtime_ms, bandwidth_mib_s * cost.MIB, params)
     # the same by hand, so that the test does not just repeat the model
     assert limit == pytest.approx(
         max_downtime_ms - params.switchover_ms
-        - params.device_state_mib / bandwidth_mib_s * 1000.0)
+        - params.device_state_mib / bandwidth_mib_s * 1000.0
+        - params.pause_backlog_mib / bandwidth_mib_s * 1000.0)
     return int(limit)
 
 
@@ -79,15 +80,17 @@ def test_job_started_by_nova_is_tuned_and_reported(node, bandwidth_mib_s,
                                                          None)
     assert n.vms_of('b') == ['vm1', 'vm9'] and 'vm1' not in n.vms_of('a')
     # the step's bandwidth, and QEMU's limit for a 300 ms target: less the
-    # switchover (4 ms by default) and 0.05 MiB of device state over the
-    # link, whole ms: 295 with the defaults. The link is the step's
-    # bandwidth (200 MiB/s: 0.25 ms of device state) or, without one, the
-    # predicted bytes over the predicted time (6 GiB in 2 s: 0.02 ms).
+    # switchover (4 ms by default), 0.05 MiB of device state and 2 MiB of
+    # queued stream over the link, whole ms. The link is the step's
+    # bandwidth (200 MiB/s: 0.25 + 10 ms, so 285) or, without one, the
+    # predicted bytes over the predicted time (6 GiB in 2 s: 0.02 + 0.65
+    # ms, so 295).
     rate_mib_s = bandwidth_mib_s or (step.predicted['bytes'] / cost.MIB
                                      / step.predicted['total_s'])
     vm, bandwidth, limit_ms = n.driver.tunings[0]
     assert (vm, bandwidth) == ('vm1', expected_bandwidth)
     assert limit_ms == expected_limit_ms(300.0, rate_mib_s)
+    assert limit_ms == (285 if bandwidth_mib_s else 295)
     # applied again at the progress reports in pre-copy, after nova's own
     # downtime steps; always the same values
     assert len(n.driver.tunings) >= 2
@@ -103,14 +106,16 @@ def test_job_started_by_nova_is_tuned_and_reported(node, bandwidth_mib_s,
 
 def test_downtime_limit_follows_the_target_and_the_link(node):
     n = node()
-    # 1000 ms over 1 MiB/s: the switchover (4 ms by default) + 50 ms of
-    # device state: 946 with the defaults
-    step = nova_step(bandwidth_mib_s=1.0, max_downtime_ms=1000.0)
+    # 3000 ms over 1 MiB/s: the switchover (4 ms by default) + 50 ms of
+    # device state + 2000 ms for the 2 MiB of queued stream: 946 with the
+    # defaults
+    step = nova_step(bandwidth_mib_s=1.0, max_downtime_ms=3000.0)
     n.driver.start_external_job(step)
     n.api.tune_migration({}, 'a', step.to_primitive())
     n.stub.wait_for('migration_result')
     assert n.driver.tunings[0] == ('vm1', 1.0,
-                                   expected_limit_ms(1000.0, 1.0))
+                                   expected_limit_ms(3000.0, 1.0))
+    assert n.driver.tunings[0][2] == 946
 
 
 def test_tuned_job_is_never_switched_nor_aborted_by_the_agent(node):

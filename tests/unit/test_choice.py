@@ -167,7 +167,8 @@ def test_robust_choice_holds_across_the_band(memory, dirty, bandwidth, util,
         # nothing allowed meets it even at the point estimate
         for name in allowed:
             assert not ALGOS[name].predict(cost.MigrationInput.for_vm(
-                v, bandwidth, opts.max_downtime_ms), opts.params).meets(
+                v, bandwidth, opts.max_downtime_ms,
+                max_migration_s=opts.max_migration_s), opts.params).meets(
                     opts.max_downtime_ms)
         return
     if cost.RISK_MAY_NOT_CONVERGE in got.risks:

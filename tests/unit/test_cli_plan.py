@@ -44,7 +44,9 @@ def test_the_json_schema_is_the_documented_one(capsys):
                                '--policy', 'single', '--vm', 'redis-01')
     assert status == 0
     assert set(doc) == {'version', 'policy', 'moves', 'unplaced', 'totals',
-                        'summary'}
+                        'summary', 'left_out'}
+    # compress has no measured constants: the plan says why it is left out
+    assert [x['algorithm'] for x in doc['left_out']] == ['compress']
     [move] = doc['moves']
     assert set(move) >= {'vm', 'source', 'destination', 'algorithm',
                          'predicted', 'path', 'bandwidth_gbit_s'}

@@ -104,7 +104,7 @@ def test_json_keeps_the_documented_fields_and_adds_the_schedule(capsys):
     _, text = plan_out(capsys, '--policy', 'drain', '--format', 'json')
     doc = json.loads(text)
     assert set(doc) == {'version', 'policy', 'moves', 'unplaced', 'totals',
-                        'summary', 'schedule'}
+                        'summary', 'schedule', 'left_out'}
     assert doc['summary'] == {'drained_hosts': ['cmp-r1-03'],
                               'vms_on_drained_hosts': 6}
     assert doc['schedule']['summary'] == dict(

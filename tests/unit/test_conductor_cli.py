@@ -126,7 +126,7 @@ def test_conductor_db_sync_and_bad_config(tmp_path, capsys):
     good.write_text(f'[database]\nconnection = sqlite:///{tmp_path}/x.db\n')
     status = conductor_cmd.main(['--config-file', str(good), '--db-sync'])
     assert status == 0, capsys.readouterr().err
-    assert 'revision 0002' in capsys.readouterr().out
+    assert 'revision 0003' in capsys.readouterr().out
     bad = tmp_path / 'bad.conf'
     bad.write_text('[conductor]\nreport_max_age_s = -3\n')
     assert conductor_cmd.main(['--config-file', str(bad)]) == 2

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from nova_livemig import exception
+from nova_livemig import messages
 from nova_livemig import model
 from nova_livemig.conductor import livemodel
 from tests.unit import conductor_fixtures as cf
@@ -116,3 +117,23 @@ def test_after_an_outage_hosts_get_time_to_report_again(live, clock):
     live.update(report('a', [], 231.0))
     assert not live.is_fresh('b')
     assert live.snapshot().hosts['b'].state == 'down'
+
+
+def test_dirty_rate_samples_reach_the_planners_snapshot(live, tmp_path):
+    samples = [{'window_s': 1, 'mib_s': 58.75},
+               {'window_s': 1, 'mib_s': 58.0},
+               {'window_s': 3, 'mib_s': 21.3}]
+    vm = dict(cf.vm('v1'), host='a', dirty_rate_samples=samples)
+    wire = json.loads(json.dumps(messages.HostReport.from_primitive(
+        report('a', [vm], 100.0)).to_primitive()))
+    live.update(messages.HostReport.from_primitive(wire))
+    live.update(report('b', [], 100.0))
+    want = ((1.0, 58.75), (1.0, 58.0), (3.0, 21.3))
+    assert live.snapshot().vms['v1'].dirty_rate_samples == want
+    # in the file the weigher reads, and after a move the conductor saw
+    live.vm_moved('v1', 'b', at=101.0)
+    path = tmp_path / 'snap.json'
+    live.publish(str(path))
+    published = model.load(str(path)).vms['v1']
+    assert published.host == 'b'
+    assert published.dirty_rate_samples == want

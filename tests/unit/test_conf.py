@@ -29,5 +29,9 @@ def test_planning_options_follow_the_switches():
     conf.set_override('allow_throttle', False, group='planner')
     conf.set_override('max_downtime_ms', 120.0, group='planner')
     options = planner.options_from(conf)
-    assert options.algorithms == ('precopy', 'compress')
+    # compress was never measured: left out, and the plan says why
+    assert options.algorithms == ('precopy',)
+    assert [name for name, _why in options.left_out] == ['compress']
     assert options.max_downtime_ms == 120.0
+    conf.set_override('require_evidence', False, group='planner')
+    assert planner.options_from(conf).algorithms == ('precopy', 'compress')

@@ -9,8 +9,11 @@ from nova_livemig.algorithms import autoconverge
 from nova_livemig.algorithms import precopy
 
 MIB = cost.MIB
+#: round numbers, no stream queued at the pause: the hand examples are
+#: about the throttle, not the pause
 HAND = cost.CostParams(goodput_fraction=1.0, switchover_ms=0.0,
-                       device_state_mib=0.0, setup_s=0.0)
+                       device_state_mib=0.0, setup_s=0.0,
+                       pause_backlog_mib=0.0)
 BW_100 = 100 * MIB / cost.GBIT
 
 

@@ -11,8 +11,10 @@ from nova_livemig.algorithms import downtime
 from nova_livemig.algorithms import precopy
 from tests.unit import fakehosts
 
-#: 5 ms of switchover and 0.05 MiB of device state
-PARAMS = cost.CostParams(switchover_ms=5.0, device_state_mib=0.05)
+#: 5 ms of switchover, 0.05 MiB of device state and 2 MiB of stream
+#: queued when the guest stops
+PARAMS = cost.CostParams(switchover_ms=5.0, device_state_mib=0.05,
+                         pause_backlog_mib=2.0)
 
 
 def _step(max_downtime_ms=500.0, bandwidth_mib_s=25.0, **predicted):
@@ -25,9 +27,13 @@ def _step(max_downtime_ms=500.0, bandwidth_mib_s=25.0, **predicted):
 
 def test_the_limit_leaves_room_for_the_switchover_and_device_state():
     # 500 ms target, 5 ms switchover, 0.05 MiB of device state at
-    # 25 MiB/s (2 ms): QEMU gets 493 ms
+    # 25 MiB/s (2 ms) and 2 MiB of queued stream (80 ms): QEMU gets 413 ms
     assert downtime.downtime_limit_ms(
-        500, 25 * cost.MIB, PARAMS) == pytest.approx(493.0)
+        500, 25 * cost.MIB, PARAMS) == pytest.approx(413.0)
+    # without a backlog, the switchover and device state only
+    no_backlog = dataclasses.replace(PARAMS, pause_backlog_mib=0.0)
+    assert downtime.downtime_limit_ms(
+        500, 25 * cost.MIB, no_backlog) == pytest.approx(493.0)
     # no rate known: the switchover only
     assert downtime.downtime_limit_ms(500, 0.0, PARAMS) == 495.0
     # a target the pause alone exceeds leaves nothing
@@ -35,20 +41,31 @@ def test_the_limit_leaves_room_for_the_switchover_and_device_state():
 
 
 def test_a_step_gets_whole_ms_and_never_zero():
-    assert downtime.step_downtime_limit_ms(_step(), PARAMS) == 493
+    # 500 - 5 - 2 - 80 at 25 MiB/s
+    assert downtime.step_downtime_limit_ms(_step(), PARAMS) == 413
     assert downtime.step_downtime_limit_ms(_step(4.0), PARAMS) == 1
     assert downtime.step_downtime_limit_ms(_step(6.5), PARAMS) == 1
-    assert downtime.step_downtime_limit_ms(_step(1000.0, 1.0),
+    # an 86.5 ms target is below the 87 ms the pause takes beyond the
+    # pages (79.5 would be left without the backlog)
+    assert downtime.step_downtime_limit_ms(_step(86.5), PARAMS) == 1
+    # 1 MiB/s: 3000 - 5 - 50 ms of device state - 2000 ms of backlog
+    assert downtime.step_downtime_limit_ms(_step(3000.0, 1.0),
                                            PARAMS) == 945
-    # exactly 233 - 5 - 100 ms: float noise must not cut it to 127
-    assert downtime.step_downtime_limit_ms(_step(233.0, 0.5), PARAMS) == 128
+    # exactly 233 - 5 - 100 ms (no backlog), though the float sum comes
+    # out a hair below: float noise must not cut it to 127
+    no_backlog = dataclasses.replace(PARAMS, pause_backlog_mib=0.0)
+    assert downtime.downtime_limit_ms(233.0, 0.5 * cost.MIB,
+                                      no_backlog) < 128
+    assert downtime.step_downtime_limit_ms(_step(233.0, 0.5),
+                                           no_backlog) == 128
 
 
 def test_without_a_cap_the_rate_is_the_predicted_one():
-    # 100 MiB predicted in 2 s: 50 MiB/s, 1 ms of device state
+    # 100 MiB predicted in 2 s: 50 MiB/s, 1 ms of device state and
+    # 40 ms of backlog: 500 - 5 - 1 - 40
     step = _step(bandwidth_mib_s=0.0, bytes=100 * cost.MIB, total_s=2.0)
     assert downtime.step_rate_mib_s(step) == 50.0
-    assert downtime.step_downtime_limit_ms(step, PARAMS) == 494
+    assert downtime.step_downtime_limit_ms(step, PARAMS) == 454
     # nothing predicted to go by: the switchover only
     step = _step(bandwidth_mib_s=0.0, bytes=0, total_s=0.0)
     assert downtime.step_rate_mib_s(step) == 0.0

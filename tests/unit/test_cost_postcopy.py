@@ -9,9 +9,12 @@ from nova_livemig.algorithms import hybrid
 from nova_livemig.algorithms import postcopy
 
 MIB = cost.MIB
+#: no stream queued at a pre-copy pause: the hand examples are about
+#: post-copy and the switch to it (see the hybrid that pauses for the
+#: backlog below)
 HAND = cost.CostParams(goodput_fraction=1.0, switchover_ms=5.0,
                        device_state_mib=0.5, setup_s=0.0,
-                       postcopy_slowdown=0.5)
+                       postcopy_slowdown=0.5, pause_backlog_mib=0.0)
 BW_100 = 100 * MIB / cost.GBIT
 LOST = 'vm-lost-on-link-failure'
 
@@ -67,12 +70,21 @@ def test_hybrid_faults_less_than_postcopy():
 
 
 def test_hybrid_of_a_guest_that_fits_the_pause_is_precopy():
-    # 40 MiB < T = 49 MiB: QEMU completes at its first check, before any
-    # post-copy: pause 400 + 10 ms, nothing at risk.
-    r = hybrid.Hybrid().predict(cost.MigrationInput(40, 1.0, BW_100), HAND)
+    # With 2 MiB of stream queued at the pause (20 ms at 100 MiB/s) QEMU's
+    # threshold is T = 100 * (500 - 5 - 5 - 20) / 1000 = 47 MiB.
+    # 40 MiB < T: QEMU completes at its first check, before any
+    # post-copy: pause 400 + 20 + 10 ms, nothing at risk.
+    p = dataclasses.replace(HAND, pause_backlog_mib=2.0)
+    r = hybrid.Hybrid().predict(cost.MigrationInput(40, 1.0, BW_100), p)
     assert r.risks == () and r.iterations == 0
-    assert r.downtime_ms == pytest.approx(410.0)
-    assert r.total_s == pytest.approx(0.41)
+    assert r.downtime_ms == pytest.approx(430.0)
+    assert r.total_s == pytest.approx(0.43)
+    # 48 MiB fit the 49 MiB threshold without the backlog, not the 47
+    # with it: that guest first sends a 5 MiB step, then syncs
+    assert hybrid.Hybrid().predict(
+        cost.MigrationInput(48, 1.0, BW_100), HAND).iterations == 0
+    assert hybrid.Hybrid().predict(
+        cost.MigrationInput(48, 1.0, BW_100), p).iterations == 1
 
 
 def test_hybrid_working_set_caps_what_is_left():

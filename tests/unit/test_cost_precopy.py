@@ -1,10 +1,14 @@
 """The pre-copy model against hand-computed values and its properties.
 
 Most hand examples use round numbers: a payload rate of exactly 100 MiB/s
-(goodput 1.0 over 0.8388608 Gbit/s), no setup, switchover or device state,
-so QEMU's threshold is T = 100 MiB/s * 0.5 s = 50 MiB and a sync step
-(50 ms) sends 5 MiB.
+(goodput 1.0 over 0.8388608 Gbit/s), no setup, switchover, device state
+or stream queued at the pause, so QEMU's threshold is
+T = 100 MiB/s * 0.5 s = 50 MiB and a sync step (50 ms) sends 5 MiB.
+The pause with its queued stream is computed by hand below and in
+``test_cost_physics``.
 """
+
+import dataclasses
 
 from hypothesis import given
 from hypothesis import settings
@@ -17,7 +21,8 @@ from nova_livemig.algorithms import precopy
 
 MIB = cost.MIB
 HAND = cost.CostParams(goodput_fraction=1.0, switchover_ms=0.0,
-                       device_state_mib=0.0, setup_s=0.0)
+                       device_state_mib=0.0, setup_s=0.0,
+                       pause_backlog_mib=0.0)
 BW_100 = 100 * MIB / cost.GBIT  # Gbit/s that carry 100 MiB/s of payload
 
 
@@ -149,6 +154,13 @@ def test_memory_that_fits_the_downtime_goes_in_one_pause():
     r = predict(memory_mib=40, dirty_rate_mib_s=10.0)
     assert r.converges and r.iterations == 0
     assert r.downtime_ms == pytest.approx(400.0)
+    # 2 MiB queued at the pause drain in 20 ms: QEMU's limit is 480 ms,
+    # T = 48 MiB, 40 MiB still fit; the pause is 400 + 20 ms
+    queued = dataclasses.replace(HAND, pause_backlog_mib=2.0)
+    r = predict(queued, memory_mib=40, dirty_rate_mib_s=10.0)
+    assert r.converges and r.iterations == 0
+    assert r.downtime_ms == pytest.approx(420.0)
+    assert r.total_s == pytest.approx(0.42)
 
 
 def test_rejects_unusable_input():

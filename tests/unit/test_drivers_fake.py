@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
+from nova_livemig import dirtyrate
 from nova_livemig import exception
+from nova_livemig import messages
 from nova_livemig.drivers import fake
 from nova_livemig.drivers import migration as m
 from tests.unit import fakehosts
@@ -58,9 +60,13 @@ def test_migration_takes_predicted_time_scaled_and_moves_the_vm(tmp_path,
     moved = next(v for v in b.measure()[1] if v['id'] == 'vm1')
     assert moved['host'] == 'b'
     stats = a.completed_stats('vm1')
+    zero_pages = stats.pop('zero_pages')
     assert stats == {'total_s': 6.0, 'downtime_ms': 40.0,
                      'bytes': 6 * fakehosts.GIB, 'iterations': 3,
-                     'postcopy': False}
+                     'postcopy': False, 'normal_bytes': 6 * fakehosts.GIB,
+                     'postcopy_started_s': None}
+    # vm1 has no resident_mib: a seeded 10-50 % of its 4096 MiB is zero
+    assert 0.1 * 4096 * 256 <= zero_pages <= 0.5 * 4096 * 256
 
 
 def test_progress_ramps_like_a_job(tmp_path, clock):
@@ -217,3 +223,47 @@ def test_concurrent_moves_both_ways_lose_no_vm(tmp_path):
     assert states == [m.JOB_COMPLETED] * len(moves)
     assert vm_ids(a) == ['vm9']
     assert vm_ids(b) == ['vm1', 'vm2', 'vm3', 'vm4']
+
+
+def test_measured_samples_follow_the_simulated_guests(tmp_path, clock):
+    snap = dict(fakehosts.SNAPSHOT, vms=[
+        # rewrites 64 MiB at 160 MiB/s: saturates within a window
+        {'id': 'busy', 'host': 'a', 'vcpus': 1, 'memory_mib': 512,
+         'cpu_util': 0.2, 'dirty_rate_mib_s': 160.0, 'wws_mib': 64},
+        # 10 MiB/s over all of 4 GiB: no saturation in 3 s
+        {'id': 'calm', 'host': 'a', 'vcpus': 1, 'memory_mib': 4096,
+         'cpu_util': 0.2, 'dirty_rate_mib_s': 10.0},
+        {'id': 'idle', 'host': 'a', 'vcpus': 1, 'memory_mib': 256,
+         'cpu_util': 0.0, 'dirty_rate_mib_s': 0.0, 'wws_mib': 64},
+        {'id': 'given', 'host': 'a', 'vcpus': 1, 'memory_mib': 256,
+         'cpu_util': 0.0, 'dirty_rate_mib_s': 5.0,
+         'dirty_rate_samples': [{'window_s': 2, 'mib_s': 4.5}]}])
+    path = tmp_path / 'own.json'
+    path.write_text(json.dumps(snap))
+    a = driver(tmp_path, clock, fake_driver__snapshot_file=str(path))
+    host, vms = a.measure()
+    report = messages.HostReport.from_primitive({
+        'host': host, 'vms': vms, 'measured_at': 1.0, 'driver': 'fake',
+        'migration_uri': None})
+    by_id = {v['id']: v for v in report.vms}
+    samples = {i: tuple((s['window_s'], s['mib_s'])
+                        for s in v['dirty_rate_samples'])
+               for i, v in by_id.items()}
+    assert [w for w, _r in samples['busy']] == list(fake.SAMPLE_WINDOWS_S)
+    # a window reads the distinct pages: 1 s sees 58.75 of the 160 MiB
+    # written, 3 s the whole set once
+    assert samples['busy'][0][1] == pytest.approx(58.75, abs=0.01)
+    assert samples['busy'][-1][1] == pytest.approx(64 / 3, rel=0.001)
+    est = dirtyrate.estimate(samples['busy'])
+    assert est.wws_mib == pytest.approx(64.0, rel=0.05)
+    assert est.rate_mib_s > 100.0
+    calm = dirtyrate.estimate(samples['calm'])
+    assert calm.wws_mib is None
+    assert calm.rate_mib_s == pytest.approx(10.0, rel=0.01)
+    assert all(r == 0.0 for _w, r in samples['idle'])
+    assert samples['given'] == ((2, 4.5),)
+    # the entry's rate stays the guest's true rate; the file is unchanged
+    assert by_id['busy']['dirty_rate_mib_s'] == 160.0
+    on_disk = json.loads((tmp_path / 'state' / 'a.json').read_text())
+    assert all('dirty_rate_samples' not in v for v in on_disk['vms']
+               if v['id'] != 'given')

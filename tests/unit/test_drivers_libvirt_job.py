@@ -40,7 +40,8 @@ def test_a_call_that_returned_without_error_completed():
     assert (final.state, final.phase) == ('completed', 'precopy')
     assert migration.stats_of(final) == {
         'total_s': 9.1, 'downtime_ms': 21.0, 'bytes': 280000000,
-        'iterations': 4, 'postcopy': False}
+        'iterations': 4, 'postcopy': False, 'normal_bytes': None,
+        'zero_pages': None, 'postcopy_started_s': None}
 
 
 @pytest.mark.parametrize('aborted, code, state', [

@@ -10,6 +10,10 @@ import sys
 
 import pytest
 
+from nova_livemig import dirtyrate
+from nova_livemig import exception
+from nova_livemig import messages
+from nova_livemig import model
 from nova_livemig.drivers import migration
 
 
@@ -82,7 +86,8 @@ def test_completed_postcopy_takes_the_event_statistics(ls):
     stats = migration.stats_of(job)
     assert stats == {'total_s': 13.012, 'downtime_ms': 16.0,
                      'bytes': 271581184, 'iterations': 2,
-                     'postcopy': True}
+                     'postcopy': True, 'normal_bytes': None,
+                     'zero_pages': None, 'postcopy_started_s': None}
 
 
 def test_page_requests_mark_postcopy_even_without_a_switch_seen(ls):
@@ -148,15 +153,77 @@ def test_host_and_vm_entries_of_snapshot_v1(ls):
     assert host == {'name': 'node1', 'vcpus': 8, 'memory_mib': 15872,
                     'state': 'up', 'cpu_util': 0.25}
     # 256 MiB, 1 vCPU busy 0.4 s of a 2 s window, three dirty windows
+    # (one that did not complete)
     vm = ls.vm_entry('lvq', 'node1', (1, 262144, 262144, 1, 900_000_000),
-                     100_000_000, 2.0, [39.0, 43.0, None, 58.0])
+                     100_000_000, 2.0,
+                     [(1, 39.0), (1, 43.0), (1, None), (1, 58.0)])
     assert vm == {'id': 'lvq', 'host': 'node1', 'vcpus': 1,
                   'memory_mib': 256, 'cpu_util': 0.4,
-                  'dirty_rate_mib_s': 46.667, 'dirty_rate_err_mib_s': 10.017}
+                  'dirty_rate_mib_s': 46.667, 'dirty_rate_err_mib_s': 10.017,
+                  'dirty_rate_samples': [
+                      {'window_s': 1.0, 'mib_s': 39.0},
+                      {'window_s': 1.0, 'mib_s': 43.0},
+                      {'window_s': 1.0, 'mib_s': 58.0}]}
     quiet = ls.vm_entry('lvq', 'node1', (1, 262144, 262144, 1, 0), 0, 2.0,
                         [])
     assert quiet['dirty_rate_mib_s'] == 0.0
     assert 'dirty_rate_err_mib_s' not in quiet
+    assert 'dirty_rate_samples' not in quiet
+
+
+def _busy_samples(short=(1, 1, 1), long_s=3, rate_mib_s=160.0, wws_mib=64.0):
+    return [(w, dirtyrate.window_rate_mib_s(rate_mib_s, wws_mib, w))
+            for w in (*short, long_s)]
+
+
+def test_the_long_window_is_a_sample_but_not_in_the_mean(ls):
+    # a guest rewriting 64 MiB at 160 MiB/s: 1 s windows read 58.75,
+    # the 3 s window 21.3 (the whole set, once)
+    vm = ls.vm_entry('busy', 'node1', (1, 524288, 524288, 1, 0), 0, 6.0,
+                     _busy_samples())
+    assert vm['dirty_rate_mib_s'] == pytest.approx(58.75, abs=0.01)
+    assert vm['dirty_rate_err_mib_s'] == 0.0
+    windows = [s['window_s'] for s in vm['dirty_rate_samples']]
+    assert windows == [1.0, 1.0, 1.0, 3.0]
+    assert vm['dirty_rate_samples'][-1]['mib_s'] == pytest.approx(21.33,
+                                                                 abs=0.01)
+
+
+def test_the_samples_reach_the_model_and_show_the_working_set(ls):
+    vm = ls.vm_entry('busy', 'node1', (1, 524288, 524288, 1, 0), 0, 6.0,
+                     _busy_samples(rate_mib_s=80.0, wws_mib=128.0))
+    host = ls.host_entry('node1', ['x86_64', 15872, 8], *[
+        {'kernel': 0, 'user': 0, 'idle': 1, 'iowait': 0}] * 2)
+    report = messages.HostReport.from_primitive({
+        'host': host, 'vms': [vm], 'measured_at': 1.0, 'driver': 'libvirt',
+        'migration_uri': None})
+    snap = model.from_primitive({'version': 1, 'hosts': [host],
+                                 'vms': report.vms, 'network': {}})
+    est = dirtyrate.of_vm(snap.vms['busy'])
+    assert est.rate_mib_s == pytest.approx(80.0, rel=0.01)
+    assert est.wws_mib == pytest.approx(128.0, rel=0.01)
+
+
+def test_the_shortest_windows_give_the_mean_whatever_the_order(ls):
+    vm = ls.vm_entry('v', 'n', (1, 262144, 262144, 1, 0), 0, 1.0,
+                     [(5, 2.0), (2, 10.0), (2, 14.0)])
+    assert (vm['dirty_rate_mib_s'], vm['dirty_rate_err_mib_s']) == \
+        (12.0, 2.828)
+    assert len(vm['dirty_rate_samples']) == 3
+    # only the long window completed: it is all there is
+    alone = ls.vm_entry('v', 'n', (1, 262144, 262144, 1, 0), 0, 1.0,
+                        [(1, None), (3, 9.0)])
+    assert alone['dirty_rate_mib_s'] == 9.0
+    assert alone['dirty_rate_samples'] == [{'window_s': 3.0, 'mib_s': 9.0}]
+
+
+def test_window_lengths_of_a_measurement(ls):
+    assert ls.dirty_rate_windows_s(3, 1, 3) == (1, 1, 1, 3)
+    assert ls.dirty_rate_windows_s(1, 2, 0) == (2,)
+    for long_s in (1, 2):
+        with pytest.raises(exception.InvalidInput) as info:
+            ls.dirty_rate_windows_s(3, 2, long_s)
+        assert info.value.field == '[libvirt] dirty_rate_long_window_s'
 
 
 def _job(iteration, remaining):

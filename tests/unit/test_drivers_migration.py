@@ -97,7 +97,12 @@ def test_progress_and_stats_are_valid_messages():
     assert messages.Progress.from_primitive(progress).phase == 'postcopy'
     stats = m.stats_of(job)
     assert stats == {'total_s': 4.25, 'downtime_ms': 12.0, 'bytes': 10,
-                     'iterations': 3, 'postcopy': True}
+                     'iterations': 3, 'postcopy': True,
+                     'normal_bytes': None, 'zero_pages': None,
+                     'postcopy_started_s': None}
+    assert messages.Result.from_primitive({
+        'step_id': 's1', 'vm': 'vm1', 'state': 'completed', 'host': 'b',
+        'stats': stats, 'error': None}).stats == stats
     assert m.stats_of(m.JobInfo())['downtime_ms'] == 0.0
 
 

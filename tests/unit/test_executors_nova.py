@@ -368,6 +368,7 @@ def test_postcopy_phase_then_completed(executor, fake, clock):
     executor.start(s)
     mig = fake.add('running', memory_total_bytes=1000,
                    memory_processed_bytes=700)
+    clock.now = T0 + 1.5  # force_complete 1.5 s into the migration
     job(executor, s)
     # nova lists a migration in post-copy nowhere but /os-migrations
     mig.update(status='running (post-copy)', memory_processed_bytes=None)
@@ -383,7 +384,8 @@ def test_postcopy_phase_then_completed(executor, fake, clock):
     assert status.result == {
         'step_id': 's1', 'vm': 'vm1', 'state': 'completed', 'host': 'h2',
         'stats': {'total_s': 4.5, 'downtime_ms': 0.0, 'bytes': 700,
-                  'iterations': 0, 'postcopy': True},
+                  'iterations': 0, 'postcopy': True, 'normal_bytes': None,
+                  'zero_pages': None, 'postcopy_started_s': 1.5},
         'error': None}
     assert len(fake.forced()) == 1
 

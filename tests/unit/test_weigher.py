@@ -236,3 +236,35 @@ def test_weigher_options_load_without_nova(monkeypatch):
     assert [g.name for g, _ in opts.list_weigher_opts()] == ['nova_livemig']
     assert 'nova_livemig' not in [getattr(g, 'name', g)
                                   for g, _ in opts.list_opts()]
+
+
+def _calibration(path, goodput, evidence=None):
+    path.write_text(json.dumps({
+        'version': 1, 'records': 40,
+        'constants': {'goodput_fraction': {'value': goodput,
+                                           'stderr': 0.01, 'records': 40}},
+        'evidence': evidence or {}}))
+
+
+def test_the_weigher_predicts_with_the_planner_s_calibration(tmp_path,
+                                                             snap_file):
+    cal = tmp_path / 'calibration.json'
+    table = cost_table.CostTable(str(snap_file), max_age_s=600,
+                                 clock=lambda: NOW,
+                                 calibration_path=str(cal))
+    # no file: the defaults, and compress (never measured) is not used
+    plain = table.cost_s('vm1', 'host3')
+    assert 'compress' not in table.options.algorithms
+    assert table.options.params == cost.CostParams()
+    # a calibration with half the goodput: the same move costs more
+    _calibration(cal, 0.48, evidence={'compress': 5})
+    slow = table.cost_s('vm1', 'host3')
+    assert table.options.params.goodput_fraction == 0.48
+    assert 'compress' in table.options.algorithms
+    assert slow > plain * 1.5
+    # an invalid calibration: back to the defaults, no exception
+    cal.write_text('{"version": 1, "constants": {"setup_s": '
+                   '{"value": -5, "records": 1}}}')
+    assert table.cost_s('vm1', 'host3') == pytest.approx(plain)
+    cal.unlink()
+    assert table.cost_s('vm1', 'host3') == pytest.approx(plain)
