@@ -7,8 +7,10 @@ executes them. No RPC here (the endpoint is
 scheduled policies (:mod:`.periodic`) and the retention of finished plans
 (``[conductor] plan_retention_days``). At its start the live model
 learns the VMs' resident memory from the newest migration records
-(:meth:`Conductor.learn_history`). :func:`load_executor` loads the
-executor, refusing a configuration it cannot work with.
+(:meth:`Conductor.learn_history`); with ``[planner] calibration_file``
+set, the cost model is refitted from the history (:mod:`.refit`).
+:func:`load_executor` loads the executor, refusing a configuration it
+cannot work with.
 """
 
 import dataclasses
@@ -28,9 +30,11 @@ from nova_livemig.conductor import livemodel
 from nova_livemig.conductor import notifications
 from nova_livemig.conductor import periodic
 from nova_livemig.conductor import planner
+from nova_livemig.conductor import refit
 from nova_livemig.conductor import runner
 from nova_livemig.conductor import settings
 from nova_livemig.conductor import views
+from nova_livemig.conf import cost_model
 from nova_livemig.conf import planner as planner_conf
 from nova_livemig.history import record
 from nova_livemig.policies import ranking
@@ -87,7 +91,12 @@ class Conductor:
                 '[planner] algorithms', [],
                 'at least one algorithm left after allow_postcopy and '
                 'allow_throttle')
-        self.algorithms = algorithms.load_algorithms(self.options.algorithms)
+        # every algorithm the options may come to allow (a refit gives
+        # evidence): the options say which are chosen from
+        self.algorithms = algorithms.load_algorithms(
+            [a for a in conf.planner.algorithms
+             if a in self.options.algorithms
+             or a in dict(self.options.left_out)])
         self.live = livemodel.LiveModel(
             conf.conductor.report_max_age_s,
             livemodel.load_topology(conf.conductor.topology_file),
@@ -103,6 +112,27 @@ class Conductor:
         self._published_at = float('-inf')
         self._stop = threading.Event()
         self._retention = None
+        self.refitter = None
+        if conf.planner.calibration_file:
+            self.refitter = refit.Refitter(
+                db, conf.planner.calibration_file,
+                cost_model.params_from(conf),
+                algorithms.load_algorithms(list(record.ALGORITHMS)),
+                self.use_calibration, conf.conductor.refit_interval_s,
+                conf.conductor.refit_after_records,
+                conf.conductor.refit_max_records, clock=clock)
+
+    def use_calibration(self, calibration):
+        """Plan with ``calibration`` from now on (a refit, a replaced
+        ``[planner] calibration_file``); refused, with the former
+        options kept, when it leaves no algorithm to choose."""
+        options = planner_conf.options_from(self.conf, calibration)
+        if not options.algorithms:
+            LOG.error('not using the calibration: no algorithm of '
+                      '[planner] algorithms has evidence in it')
+            return
+        self.options = options
+        self.engine.options = options
 
     def learn_history(self, limit=HISTORY_LEARN_LIMIT):
         """Give the live model the newest ``limit`` migration records
@@ -129,6 +159,8 @@ class Conductor:
 
     def start(self):
         self.engine.start()
+        if self.refitter is not None:
+            self.refitter.start()
         if self.periodic is not None:
             self.periodic.start()
         if self.conf.conductor.plan_retention_days > 0:
@@ -145,6 +177,8 @@ class Conductor:
             self._retention = None
         if self.periodic is not None:
             self.periodic.stop()
+        if self.refitter is not None:
+            self.refitter.stop()
         self.engine.stop()
 
     def _retention_loop(self):

@@ -95,6 +95,27 @@ OPTS = [
                     'Related options:\n\n'
                     '* ``plan_retention_days``: 0 turns the deletion '
                     'off\n'),
+    cfg.IntOpt('refit_interval_s', default=86400, min=0,
+               help='Seconds after which the conductor refits the cost '
+                    'model to the migration history when migrations '
+                    'finished since its last fit, and writes the fit to '
+                    '``[planner] calibration_file`` (atomically), then '
+                    'plans with it. It also re-reads that file when '
+                    'someone else replaces it.\n\n'
+                    'Possible values:\n\n'
+                    '* 0: never refit (a replaced file is still read)\n'
+                    '* a positive number of seconds\n\n'
+                    'Related options:\n\n'
+                    '* ``[planner] calibration_file``: unset, nothing is '
+                    'refitted\n* ``refit_after_records``\n'),
+    cfg.IntOpt('refit_after_records', default=50, min=1,
+               help='Migrations finished since the last fit that make '
+                    'the conductor refit at once, without waiting for '
+                    '``refit_interval_s``.'),
+    cfg.IntOpt('refit_max_records', default=5000, min=10, max=1000000,
+               help='The newest migration records a refit reads; older '
+                    'ones no longer describe the cloud (links, QEMU, '
+                    'guests change).'),
 ]
 
 

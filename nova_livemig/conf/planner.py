@@ -1,12 +1,17 @@
 """Options of the ``[planner]`` group: how plans are made."""
 
+import os
+
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from nova_livemig import plan
 from nova_livemig.calibration import document
 from nova_livemig.calibration import evidence
 from nova_livemig.conf import cost_model
 from nova_livemig.conf import groups
+
+LOG = logging.getLogger(__name__)
 
 GROUP = cfg.OptGroup('planner', title='Planner options',
                      help='How migration plans are made.')
@@ -126,13 +131,18 @@ THROTTLE_ALGORITHMS = ('autoconverge',)
 
 def calibration_from(conf):
     """The calibration of ``[planner] calibration_file``, or None when
-    the option is unset.
+    the option is unset or the file does not exist yet (a conductor
+    writes it at its first refit).
 
     :raises InvalidInput: when the file cannot be read
     :raises InvalidSnapshot: when its content is bad
     """
     path = conf.planner.calibration_file
     if not path:
+        return None
+    if not os.path.lexists(path):
+        LOG.warning('[planner] calibration_file %s does not exist (yet): '
+                    'planning with the [cost_model] options', path)
         return None
     return document.load(path, '[planner] calibration_file')
 
