@@ -20,13 +20,13 @@ nova_livemig.exception.InvalidInput: [periodic] schedule[0]: got \
 """
 
 import dataclasses
-import threading
 import time
 
 import croniter
 from oslo_log import log as logging
 
 from nova_livemig import exception
+from nova_livemig.conductor import background
 
 LOG = logging.getLogger(__name__)
 
@@ -109,8 +109,7 @@ class Runner:
         self.dry_run = dry_run
         self.clock = clock
         self.interval_s = interval_s or max(lease_s / 3.0, 1.0)
-        self._stop = threading.Event()
-        self._thread = None
+        self._loop = None
 
     @classmethod
     def from_conf(cls, conf, conductor):
@@ -161,20 +160,12 @@ class Runner:
         return created
 
     def start(self):
-        self._thread = threading.Thread(target=self._loop,
-                                        name='livemig-periodic', daemon=True)
-        self._thread.start()
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # noqa: BLE001 - keep the thread alive
-                LOG.exception('periodic pass failed')
-            self._stop.wait(self.interval_s)
+        self._loop = background.Loop('livemig-periodic', self.run_once,
+                                     self.interval_s, 'periodic pass')
+        self._loop.start()
 
     def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None
         self.db.release_lease(LEASE, self.holder)

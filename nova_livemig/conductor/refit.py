@@ -19,7 +19,6 @@ a function that applies a calibration (:meth:`Conductor.use_calibration
 """
 
 import os
-import threading
 import time
 
 from oslo_log import log as logging
@@ -28,6 +27,7 @@ from nova_livemig import exception
 from nova_livemig import textfile
 from nova_livemig.calibration import document
 from nova_livemig.calibration import fit
+from nova_livemig.conductor import background
 from nova_livemig.history import record
 
 LOG = logging.getLogger(__name__)
@@ -65,8 +65,7 @@ class Refitter:
         self.check_s = check_s
         self.fitted_at = None
         self._seen = None
-        self._stop = threading.Event()
-        self._thread = None
+        self._loop = None
 
     def _stamp(self):
         try:
@@ -151,21 +150,12 @@ class Refitter:
         return None
 
     def start(self):
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop,
-                                        name='livemig-refit', daemon=True)
-        self._thread.start()
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # noqa: BLE001 - keep the thread alive
-                LOG.exception('refitting the cost model failed')
-            self._stop.wait(self.check_s)
+        self._loop = background.Loop('livemig-refit', self.run_once,
+                                     self.check_s,
+                                     'refitting the cost model')
+        self._loop.start()
 
     def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None
