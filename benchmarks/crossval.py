@@ -310,9 +310,16 @@ def main(argv=None):
         max_downtime_ms=test[0].before.max_downtime_ms if test else 300.0,
         algorithms=allowed, params=params, max_migration_s=deadline)
     print()
-    print_choices('auto choice on held-out cells, fitted constants',
+    print_choices('auto choice on held-out cells, fitted constants '
+                  f'(postcopy_min_saving {options.postcopy_min_saving}, '
+                  'the default: post-copy only when it saves that much)',
                   choice_ratios(test_cells, residents_by_id, params,
                                 options, algorithms))
+    fastest = dataclasses.replace(options, postcopy_min_saving=0.0)
+    print_choices('auto choice on held-out cells, fitted constants, '
+                  'postcopy_min_saving 0 (the fastest predicted)',
+                  choice_ratios(test_cells, residents_by_id, params,
+                                fastest, algorithms))
     print_choices('auto choice on held-out cells, defaults',
                   choice_ratios(test_cells, {}, base, dataclasses.replace(
                       options, params=base), algorithms))

@@ -116,6 +116,11 @@ class CostParams:
     #: fraction of a VM's memory taken as resident (non-zero) when
     #: neither the snapshot nor the VM's history says; None: all of it
     resident_fraction: float | None = None
+    #: pre-copy: how much of what a guest re-dirties falls on pages
+    #: already pending (and so costs nothing more): 1 when it writes at
+    #: random over its working set, 0 when it sweeps it in order (every
+    #: page it writes was sent since it last wrote it)
+    dirty_overlap: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -72,6 +72,9 @@ def iterate(inp, params, rate_bytes_s, threshold_bytes, wire_ratio=1.0,
     wws_b = cost.working_set_bytes(inp)
     hot = min(res_b, wws_b)
     cold = res_b - hot + cost.zero_page_bytes(inp, params)
+    # QEMU's threshold counts pending pages at their size, zero or not;
+    # what they cost to send (``cold``, ``hot``) is what takes time
+    cold_raw = mem_b - hot
     dirty_b_s = inp.dirty_rate_mib_s * params.migration_dirty_factor * mib
     # past the operator's limit it does not converge: stop simulating
     max_s = (float('inf') if inp.max_migration_s is None
@@ -91,22 +94,25 @@ def iterate(inp, params, rate_bytes_s, threshold_bytes, wire_ratio=1.0,
     converges = False
     while True:
         pending = cold + hot
-        if pending < threshold_bytes or pending <= 0.0:
+        raw = cold_raw + hot
+        if raw < threshold_bytes or pending <= 0.0:
             converges = True
             break
         if (syncs - syncs0 >= max_iter or sent - sent0 >= cap_b
                 or syncs >= MAX_SYNCS or elapsed > max_s):
             break
-        send = pending - threshold_bytes
+        send = pending * (raw - threshold_bytes) / raw
         if send < step_b:
             send = min(pending, step_b)
         dt = send / rate_bytes_s
         keep = 1.0 - send / pending
         cold *= keep
+        cold_raw *= keep
         hot *= keep
         dirtied = dirty_b_s * progress * dt
         dirtied = min(dirtied, wws_b)
-        new = dirtied * (1.0 - hot / wws_b)
+        new = min(dirtied * (1.0 - params.dirty_overlap * hot / wws_b),
+                  wws_b - hot)
         hot += new
         elapsed += dt
         sent += send

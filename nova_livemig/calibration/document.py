@@ -49,6 +49,7 @@ BOUNDS = {
     'pause_backlog_mib': validation.number(minimum=0, maximum=1024),
     'migration_dirty_factor': validation.number(minimum=0.1, maximum=10),
     'resident_fraction': validation.number(minimum=0.01, maximum=1.0),
+    'dirty_overlap': validation.number(minimum=0, maximum=1.0),
     'compress_ratio': validation.number(minimum=0.01, maximum=1.0),
     'compress_mib_s': validation.number(minimum=1, maximum=10 ** 6),
 }

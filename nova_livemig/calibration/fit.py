@@ -19,6 +19,11 @@ must not move a constant. :func:`fit` takes history records
     median pre-copy pause beyond the model's, times the payload rate,
     added to the backlog the model had (pre-copy runs with a dirtying
     guest, whose pause the downtime limit bounds).
+``dirty_overlap``
+    the overlap (:data:`OVERLAPS`) under which the model judges the most
+    pre-copy runs of dirtying guests right (completed, or given up by
+    the time they were aborted), ties going to the smaller time error,
+    then to the larger overlap.
 ``migration_dirty_factor``
     median, over the completed pre-copy runs of dirtying guests, of the
     factor on the measured dirty rate that makes the model send the bytes
@@ -51,6 +56,8 @@ QUIET_MIB_S = 1.0
 #: the dirty-rate factor is searched between these
 FACTOR_RANGE = (0.25, 4.0)
 PRECOPY_FAMILY = ('precopy', 'autoconverge', 'compress', 'hybrid')
+#: the values of ``dirty_overlap`` the fit chooses from
+OVERLAPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def predict(rec, params, algorithms, resident_mib=None):
@@ -163,6 +170,34 @@ def _dirty_factor(rec, params, algorithms):
     return (low + high) / 2
 
 
+def _judged_right(rec, pred):
+    """True when ``pred`` agrees with how ``rec`` ended: a completed run
+    predicted to complete, an aborted one predicted not to complete by
+    the time it was aborted."""
+    if rec.after.completed:
+        return pred.converges
+    return not (pred.converges and pred.total_s <= rec.after.total_s)
+
+
+def _overlap(runs, params, algorithms):
+    """``(dirty_overlap, runs judged right)`` that judges ``runs`` best."""
+    def score(overlap):
+        p = dataclasses.replace(params, dirty_overlap=overlap)
+        right = 0
+        errors = []
+        for r in runs:
+            pred = predict(r, p, algorithms, r.resident_mib())
+            right += _judged_right(r, pred)
+            if r.after.completed and pred.converges:
+                errors.append(abs(pred.total_s - r.after.total_s)
+                              / r.after.total_s)
+        error = statistics.median(errors) if errors else 0.0
+        return (right, -error, overlap)
+
+    best = max(score(o) for o in OVERLAPS)
+    return best[2], best[0]
+
+
 def fit(records, base, algorithms, now=None):
     """Fit the constants to history.
 
@@ -216,12 +251,26 @@ def fit(records, base, algorithms, now=None):
     busy = [r for r in done if r.algorithm in PRECOPY_FAMILY
             and not r.after.postcopy
             and r.before.dirty_rate_mib_s >= QUIET_MIB_S]
-    factors = [f for f in (_dirty_factor(r, params, algorithms)
-                           for r in busy) if f is not None]
-    if need('migration_dirty_factor', factors,
-            'completed pre-copy migrations of dirtying guests'):
-        constants['migration_dirty_factor'] = _median_constant(factors, rng)
-    params = calibration.Calibration(constants).params(base)
+    judged = [r for r in records if r.algorithm in PRECOPY_FAMILY
+              and not r.after.postcopy and r.after.total_s is not None
+              and r.before.dirty_rate_mib_s >= QUIET_MIB_S]
+    # the dirty factor and the overlap move the same predictions: the
+    # factor, the overlap under it, the factor again under the overlap
+    for rounds in range(2):
+        factors = [f for f in (_dirty_factor(r, params, algorithms)
+                               for r in busy) if f is not None]
+        if need('migration_dirty_factor', factors,
+                'completed pre-copy migrations of dirtying guests'):
+            constants['migration_dirty_factor'] = _median_constant(
+                factors, rng)
+        params = calibration.Calibration(constants).params(base)
+        if rounds or not need('dirty_overlap', judged,
+                              'pre-copy migrations of dirtying guests'):
+            break
+        overlap, _right = _overlap(judged, params, algorithms)
+        constants['dirty_overlap'] = calibration.Constant(
+            overlap, None, len(judged))
+        params = calibration.Calibration(constants).params(base)
 
     paused = [r for r in busy if r.after.downtime_ms is not None]
     backlog = []

@@ -104,6 +104,21 @@ OPTS = [
                       '* below 1.0: it dirties less\n\n'
                       'Related options:\n\n'
                       '* ``[planner] calibration_file`` (fits it)\n'),
+    cfg.FloatOpt('dirty_overlap', default=_D.dirty_overlap, min=0.0,
+                 max=1.0,
+                 help='Pre-copy: how much of what a guest re-dirties '
+                      'falls on pages still pending, which cost nothing '
+                      'more to send.\n\n'
+                      'Possible values:\n\n'
+                      '* 1.0: the guest writes at random over its working '
+                      'set (the most optimistic about convergence)\n'
+                      '* 0.0: it sweeps its working set in order, so every '
+                      'page it writes must be sent again; pre-copy then '
+                      'converges only when the guest dirties more slowly '
+                      'than the link sends, or its working set fits the '
+                      'pause\n\n'
+                      'Related options:\n\n'
+                      '* ``[planner] calibration_file`` (fits it)\n'),
     cfg.FloatOpt('resident_fraction', min=0.01, max=1.0,
                  help='Fraction of a VM\'s memory taken as resident '
                       '(non-zero pages, sent in full by the first pass) '

@@ -92,6 +92,42 @@ def test_fit_recovers_the_constants_of_the_history():
     assert 'compress_ratio' in cal.defaulted
 
 
+def _sweeping_history(overlap):
+    """Pre-copies of guests with a 64 MiB working set over 1 Gbit/s, as
+    the model with ``dirty_overlap`` runs them (aborted where it gives
+    up)."""
+    params = dataclasses.replace(TRUE, dirty_overlap=overlap)
+    out = []
+    for n, dirty in enumerate((20, 40, 60, 70, 80, 90, 100, 120, 150, 250)):
+        inp = cost.MigrationInput(512, dirty, 1.0, 300.0, wws_mib=64,
+                                  resident_mib=256)
+        pred = ALGOS['precopy'].predict(inp, params)
+        before = record.Before(memory_mib=512, dirty_rate_mib_s=dirty,
+                               wws_mib=64, path_gbit_s=1.0,
+                               max_downtime_ms=300.0)
+        after = record.After(
+            completed=pred.converges, aborted=not pred.converges,
+            total_s=pred.total_s,
+            downtime_ms=pred.downtime_ms if pred.converges else None,
+            bytes=pred.bytes_sent, iterations=pred.iterations,
+            zero_pages=256 * 256)
+        out.append(record.Record(vm=f'sweep-{n}', source='a',
+                                 destination='b', algorithm='precopy',
+                                 before=before, after=after))
+    return out
+
+
+@pytest.mark.parametrize('overlap', [0.0, 1.0])
+def test_fit_tells_a_sweeping_guest_from_a_random_writer(overlap):
+    records = _sweeping_history(overlap)
+    # the two laws disagree on some of these runs
+    other = _sweeping_history(1.0 - overlap)
+    assert ([r.after.completed for r in records]
+            != [r.after.completed for r in other])
+    cal = _fit(_history() + records)
+    assert cal.constants['dirty_overlap'].value == overlap
+
+
 def test_a_few_wild_migrations_do_not_move_the_fit():
     records = _history()
     clean = _fit(records).constants
