@@ -10,7 +10,8 @@ against tables and collects every error with its JSON path, so that a
 document reader (the snapshot, :mod:`nova_livemig.model`) reports them all
 at once. The wire messages (:mod:`nova_livemig.messages`) use the same kinds
 and raise at the first error. :func:`parse_json` turns text into the
-primitives both check.
+primitives both check. Errors show a long value shortened, with its size
+(:func:`nova_livemig.loglines.shown`).
 
 >>> POSITIVE.check('$.links[0].gbit_s', 25)
 25.0
@@ -32,9 +33,13 @@ $.links[0].gbit_s: got 0; allowed: a positive number
 """
 
 import json
+import math
+import re
+import sys
 import typing
 
 from nova_livemig import exception
+from nova_livemig import loglines
 
 #: what :attr:`Kind.accept` answers for a value it does not allow
 INVALID = object()
@@ -71,7 +76,8 @@ class Kind:
         """
         clean = self.accept(value)
         if clean is INVALID:
-            raise exception.InvalidInput(field, value, self.allowed)
+            raise exception.InvalidInput(field, loglines.shown(value),
+                                         self.allowed)
         return clean
 
     def or_null(self):
@@ -192,7 +198,24 @@ def _strings(v):
     return INVALID
 
 
+#: the longest name :data:`NAME` accepts (Nova's host and aggregate
+#: names are at most 255 characters)
+MAX_NAME_CHARS = 255
+
+
+def _name(v):
+    # isprintable() is False for control and format characters, lone
+    # surrogates, line separators and every space but ' '
+    if (isinstance(v, str) and 0 < len(v) <= MAX_NAME_CHARS
+            and v.isprintable()):
+        return v
+    return INVALID
+
+
 STRING = Kind('a non-empty string', _string, name='string')
+#: an identifier a terminal shows (a host, VM or switch name)
+NAME = Kind(f'a name of 1 to {MAX_NAME_CHARS} printable characters (no '
+            'control characters)', _name, name='name')
 BOOLEAN = Kind('true or false',
                lambda v: v if isinstance(v, bool) else INVALID,
                name='boolean')
@@ -246,7 +269,7 @@ def _no_duplicates(pairs):
     out = {}
     for key, value in pairs:
         if key in out:
-            raise _Refused(f'duplicate key {key!r}')
+            raise _Refused(f'duplicate key {loglines.shown(key)!r}')
         out[key] = value
     return out
 
@@ -261,14 +284,81 @@ def _no_constant(name):
     raise _Refused(f'{name} is not JSON')
 
 
-def parse_json(text, field='$'):
+class OutOfRange(float):
+    """A JSON number a float cannot hold (``1e400``, ``1e-400``), as
+    :func:`parse_json` returns it: NaN, which every :func:`number` kind
+    refuses, shown in errors as written.
+
+    >>> POSITIVE.check('$.gbit_s', parse_json('1e-400'))
+    Traceback (most recent call last):
+    ...
+    nova_livemig.exception.InvalidInput: $.gbit_s: got 1e-400 (beyond \
+the range of a float); allowed: a positive number
+    """
+
+    __slots__ = ('literal',)
+
+    def __new__(cls, literal):
+        self = super().__new__(cls, math.nan)
+        self.literal = literal
+        return self
+
+    def __repr__(self):
+        # a JSON number literal: digits, '-', '+', '.', 'e' and 'E' only
+        literal = self.literal
+        if len(literal) > loglines.MAX_SHOWN_CHARS:
+            literal = (f'{literal[:loglines.MAX_SHOWN_CHARS // 2]}... '
+                       f'({len(literal)} characters)')
+        return f'{literal} (beyond the range of a float)'
+
+    __str__ = __repr__
+
+
+_NONZERO_MANTISSA = re.compile(r'-?0*\.?0*[1-9]')
+
+
+def _bounded_float(literal):
+    """The float of a JSON number with a fraction or an exponent; an
+    :class:`OutOfRange` when it overflows to infinity, or a number other
+    than zero underflows to zero or to a subnormal float."""
+    value = float(literal)
+    if math.isinf(value) or (
+            abs(value) < sys.float_info.min
+            and (value or _NONZERO_MANTISSA.match(literal))):
+        return OutOfRange(literal)
+    return value
+
+
+def _too_deep(data, max_depth):
+    """``(JSON path, value)`` of a list or object nested deeper than
+    ``max_depth`` in ``data``, or None; iterative, so any depth is safe."""
+    stack = [(data, 1, '$')] if type(data) in (dict, list) else []
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > max_depth:
+            return path, value
+        items = (value.items() if type(value) is dict
+                 else enumerate(value))
+        for key, child in items:
+            if type(child) in (dict, list):
+                child_path = (f'{path}[{key}]' if type(value) is list
+                              else loglines.member(path, key))
+                stack.append((child, depth + 1, child_path))
+    return None
+
+
+def parse_json(text, field='$', max_depth=None):
     """The primitives of JSON text, read strictly: a key twice in one
     object, ``NaN``/``Infinity``, an integer of more than
-    :data:`MAX_INT_DIGITS` digits and nesting deeper than Python's
-    recursion limit are refused.
+    :data:`MAX_INT_DIGITS` digits and nesting deeper than ``max_depth``
+    (and than Python's recursion limit) are refused. A number a float
+    cannot hold comes back as an :class:`OutOfRange`, which the number
+    kinds refuse, naming its field.
 
-    :raises InvalidInput: naming ``field``, the start of the text and the
-        parser's complaint
+    :param max_depth: the deepest nesting of lists and objects allowed
+        (the top value is at depth 1)
+    :raises InvalidInput: naming ``field`` (or the path of a value nested
+        too deeply), the start of the text and the parser's complaint
 
     >>> parse_json('{"a": 1, "a": 2}', 'f')
     Traceback (most recent call last):
@@ -276,16 +366,23 @@ def parse_json(text, field='$'):
     nova_livemig.exception.InvalidInput: f: got '{"a": 1, "a": 2}'; \
 allowed: JSON text (duplicate key 'a')
     """
+    start = f'{text[:40]}...' if len(text) > 40 else text
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates,
-                          parse_int=_bounded_int,
+        data = json.loads(text, object_pairs_hook=_no_duplicates,
+                          parse_int=_bounded_int, parse_float=_bounded_float,
                           parse_constant=_no_constant)
     except (ValueError, RecursionError) as err:
         if isinstance(err, RecursionError):
             err = 'nested too deeply'
+        raise exception.InvalidInput(field, start,
+                                     f'JSON text ({err})') from None
+    found = None if max_depth is None else _too_deep(data, max_depth)
+    if found is not None:
+        path, value = found
         raise exception.InvalidInput(
-            field, f'{text[:40]}...' if len(text) > 40 else text,
-            f'JSON text ({err})') from None
+            path.replace('$', field, 1), loglines.shown(value),
+            f'a value nested at most {max_depth} deep in the document')
+    return data
 
 
 class Checker:
@@ -298,7 +395,8 @@ class Checker:
         self.errors = []
 
     def error(self, path, value, allowed):
-        self.errors.append(exception.InvalidInput(path, value, allowed))
+        self.errors.append(exception.InvalidInput(path, loglines.shown(value),
+                                                  allowed))
 
     def check(self, path, value, kind):
         """The clean value, or :data:`INVALID` with the error recorded."""
@@ -311,8 +409,9 @@ class Checker:
         """Record an error for each key of ``data`` not in ``known``."""
         for key in data:
             if key not in known:
-                self.errors.append(unknown_field(f'{path}.{key}', data[key],
-                                                 known))
+                self.errors.append(unknown_field(
+                    loglines.member(path, key), loglines.shown(data[key]),
+                    known))
 
     def obj(self, path, data, fields):
         """Check one JSON object against a field table.

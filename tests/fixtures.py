@@ -94,8 +94,9 @@ def load_testbed():
 def testbed_driver_conf(node):
     """Agent configuration for the libvirt driver on one testbed node.
 
-    Plain TCP without TLS between libvirtds: the testbed's own network in
-    namespaces only, never a real cloud's.
+    Plain TCP without TLS between libvirtds, opted in with ``[libvirt]
+    live_migration_scheme = tcp`` (the default is ``tls``): the testbed's
+    own network in namespaces only, never a real cloud's.
 
     :param node: a node of the testbed's state (``testbed.node()``)
     """
@@ -108,8 +109,7 @@ def testbed_driver_conf(node):
     conf.set_override('host', node['name'], 'agent')
     conf.set_override('driver', 'libvirt', 'agent')
     conf.set_override('connection_uri', node['libvirt_uri'], 'libvirt')
-    conf.set_override('migration_uri_scheme', 'qemu+tcp://%s/system',
-                      'libvirt')
+    conf.set_override('live_migration_scheme', 'tcp', 'libvirt')
     conf.set_override('migration_inbound_addr', node['address'], 'libvirt')
     conf.set_override('live_migration_with_native_tls', False, 'libvirt')
     conf.set_override('vm_id', 'name', 'libvirt')

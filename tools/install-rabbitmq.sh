@@ -1,12 +1,15 @@
 #!/bin/bash
 # Install Debian's rabbitmq-server for the functional tests and make sure no
 # system instance owns the ports: the tests start a private node of their own
-# (tests/functional/rabbitmq.py) on loopback. Idempotent; needs root.
+# (tests/functional/rabbitmq.py) on loopback. That node also listens for
+# TLS (erlang-ssl, a dependency of the package) with a throwaway CA the
+# fixture makes with openssl. Idempotent; needs root.
 set -eu
 
-if ! command -v rabbitmq-server >/dev/null 2>&1; then
+if ! command -v rabbitmq-server >/dev/null 2>&1 \
+        || ! command -v openssl >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends rabbitmq-server
+    apt-get install -y --no-install-recommends rabbitmq-server openssl
 fi
 
 # The package's postinst starts a system node (rabbit@$(hostname)) and an

@@ -25,8 +25,10 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from nova_livemig import exception
+from nova_livemig import loglines
 from nova_livemig import messages
 from nova_livemig import rpc
+from nova_livemig import signing
 from nova_livemig.agent import steps
 from nova_livemig.agent import tuning
 from nova_livemig.conductor import rpcapi
@@ -46,16 +48,24 @@ class Agent(tuning.TuningMixin):
     :param driver: a :class:`~nova_livemig.drivers.ComputeDriver`
     :param transport: an oslo.messaging RPC transport
     :param clock: monotonic clock (seconds) for the monitor loops
+    :param security: ``(Signer, Verifier)`` of this host's key; None
+        reads ``[message_security] key_file`` (nothing signed or checked
+        when it is unset)
+    :raises InvalidInput: for a bad key file, naming the option
     """
 
-    def __init__(self, conf, driver, transport, clock=time.monotonic):
+    def __init__(self, conf, driver, transport, clock=time.monotonic,
+                 security=None):
         self.conf = conf
         self.opts = conf.agent
         self.host = conf.agent.host
         self.driver = driver
         self.transport = transport
         self.clock = clock
-        self.conductor = rpcapi.ConductorAPI(transport)
+        if security is None:
+            security = signing.for_agent(conf)
+        signer, self.verifier = security or (None, None)
+        self.conductor = rpcapi.ConductorAPI(transport, signer=signer)
         self._book = steps.StepBook()
         #: guards the monitor threads
         self._lock = threading.Lock()
@@ -68,8 +78,9 @@ class Agent(tuning.TuningMixin):
 
     def start(self):
         """Start the RPC server and the periodic measurement reports."""
-        self._server = rpc.get_server(self.transport, rpc.AGENT_TOPIC,
-                                      self.host, [AgentEndpoint(self)])
+        self._server = rpc.get_server(
+            self.transport, rpc.AGENT_TOPIC, self.host,
+            [AgentEndpoint(self, self.verifier)])
         self._server.start()
         self._reporter = threading.Thread(target=self._report_loop,
                                           name='livemig-report', daemon=True)
@@ -287,44 +298,92 @@ class AgentEndpoint:
     :class:`~nova_livemig.agent.rpcapi.AgentAPI`). Each validates its input
     before acting: a garbled cast is logged and dropped, a garbled call
     raises :class:`~nova_livemig.exception.InvalidInput` to the caller.
+
+    With a key (``[message_security] key_file``) every method first checks
+    that a conductor signed the message for this host
+    (:mod:`nova_livemig.signing`): an unsigned, forged, replayed or
+    expired one is refused with one WARNING line and changes nothing (a
+    call raises ``InvalidInput`` naming ``message signature``).
     """
 
     target = oslo_messaging.Target(version='1.1')
 
-    def __init__(self, agent):
+    def __init__(self, agent, verifier=None):
+        """:param verifier: a :class:`~nova_livemig.signing.Verifier` of
+        this host's key; None checks nothing"""
         self._agent = agent
+        self._verifier = verifier
+
+    def _refused(self, ctxt, method, **args):
+        """None when the message may be acted on, else why not (logged)."""
+        if self._verifier is None:
+            return None
+        host = self._agent.host
+        refused = None
+        try:
+            self._verifier.verify(ctxt, method, args, role='conductor',
+                                  to=host, host=host)
+        except signing.Refused as err:
+            refused = err
+        if refused is not None:
+            # outside the except block: oslo.log would append the
+            # exception being handled to the line again
+            LOG.warning('refusing %s: %s', method, refused)  # bounded
+        return refused
+
+    def _call_refused(self, ctxt, method, **args):
+        err = self._refused(ctxt, method, **args)
+        if err is not None:
+            raise exception.InvalidInput('message signature', 'refused',
+                                         f'a conductor\'s ({err})')
 
     def live_migrate(self, ctxt, step):
+        if self._refused(ctxt, 'live_migrate', step=step):
+            return
         try:
             step = messages.MigrationStep.from_primitive(step)
         except exception.InvalidInput as err:
-            LOG.error('live_migrate rejected: invalid step: %s', err)
+            LOG.error('live_migrate rejected: invalid step: %s',
+                      loglines.clipped(err))
             return
         self._agent.live_migrate(step)
 
     def tune_migration(self, ctxt, step):
+        if self._refused(ctxt, 'tune_migration', step=step):
+            return
         try:
             step = messages.MigrationStep.from_primitive(step)
         except exception.InvalidInput as err:
-            LOG.error('tune_migration rejected: invalid step: %s', err)
+            LOG.error('tune_migration rejected: invalid step: %s',
+                      loglines.clipped(err))
             return
         self._agent.tune_migration(step)
 
     def abort_migration(self, ctxt, step_id):
+        if self._refused(ctxt, 'abort_migration', step_id=step_id):
+            return
         if not isinstance(step_id, str) or not step_id:
-            LOG.error('abort_migration rejected: %s', exception.InvalidInput(
-                'step_id', step_id, 'a non-empty string'))
+            LOG.error('abort_migration rejected: %s', loglines.clipped(
+                exception.InvalidInput('step_id', step_id,
+                                       'a non-empty string')))
             return
         self._agent.abort_migration(step_id)
 
+    @oslo_messaging.expected_exceptions(exception.LivemigError)
     def measure(self, ctxt):
-        return self._agent.measure().to_primitive()
+        self._call_refused(ctxt, 'measure')
+        try:
+            return self._agent.measure().to_primitive()
+        except exception.LivemigError as err:
+            LOG.error('measure failed: %s', err)  # the driver's mistake
+            raise
 
-    @oslo_messaging.expected_exceptions(exception.InvalidInput)
+    @oslo_messaging.expected_exceptions(exception.LivemigError)
     def get_job(self, ctxt, step_id):
+        self._call_refused(ctxt, 'get_job', step_id=step_id)
         if not isinstance(step_id, str) or not step_id:
-            err = exception.InvalidInput('step_id', step_id,
-                                         'a non-empty string')
+            err = loglines.clipped(exception.InvalidInput(
+                'step_id', step_id, 'a non-empty string'))
             LOG.error('get_job rejected: %s', err)
             raise err
         return self._agent.get_job(step_id)

@@ -1,8 +1,9 @@
 """``nova-livemig-agent``: the compute-side agent service.
 
 Builds its own config, sets up oslo.log, loads ``[agent] driver`` and
-serves until SIGTERM or SIGINT. The transport URL is logged with its
-password masked; the environment is never logged.
+serves until SIGTERM or SIGINT. A ``[message_security] key_file`` its
+group or others can read stops it at once (exit status 2). The transport
+URL is logged with its password masked; the environment is never logged.
 """
 
 import signal
@@ -17,7 +18,9 @@ from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import plugins
 from nova_livemig import rpc
+from nova_livemig import signing
 from nova_livemig.agent import manager as agent_mod
+from nova_livemig.cmd import redact
 
 LOG = logging.getLogger(__name__)
 PROJECT = 'nova-livemig'
@@ -58,21 +61,25 @@ def main(argv=None, stop_event=None):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
     try:
+        security = signing.for_agent(conf)
         driver = plugins.load(plugins.DRIVERS, conf.agent.driver,
                               invoke_args=(conf,))
-        transport = rpc.get_transport(conf)
+        transport = redact.get_transport(conf)
     except exception.LivemigError as err:
-        LOG.error('cannot start: %s', err)
-        print(f'nova-livemig-agent: {err}', file=sys.stderr)
-        return err.exit_code
+        failed, status = err, err.exit_code
     except Exception as err:  # noqa: BLE001 - a malformed transport_url
-        LOG.error('cannot start: %s', rpc.masked_url(str(err)))
-        print(f'nova-livemig-agent: {rpc.masked_url(str(err))}',
-              file=sys.stderr)
-        return 2
+        failed, status = err, 2
+    else:
+        failed = None
+    if failed is not None:
+        redact.start_failed('nova-livemig-agent', failed, conf, LOG)
+        return status
     LOG.info('host %s, driver %s, transport %s', conf.agent.host,
              conf.agent.driver, rpc.masked_url(conf.transport_url))
-    service = agent_mod.Agent(conf, driver, transport)
+    if security is None:
+        LOG.warning('[message_security] key_file is unset: this agent '
+                    'signs nothing and takes steps from anyone on the bus')
+    service = agent_mod.Agent(conf, driver, transport, security=security)
     service.start()
     try:
         while not stop.wait(1.0):

@@ -33,6 +33,7 @@ from oslo_config import cfg
 from nova_livemig import cmd
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
+from nova_livemig import loglines
 from nova_livemig import plugins
 
 PLAN_ACTIONS = ('create', 'list', 'show', 'execute', 'abort', 'purge')
@@ -289,6 +290,15 @@ def _dispatch(args):
     return demo.run(args, build_conf(args))
 
 
+def print_error(err, prefix='nova-livemig: error: '):
+    """Print an error to stderr as
+    :func:`nova_livemig.loglines.message_lines` shapes it: control
+    characters escaped, long values and long lists of errors cut, one
+    line when there is one error."""
+    lines = loglines.message_lines(err)
+    print(prefix + '\n'.join(lines), file=sys.stderr)
+
+
 def run(argv=None):
     """Run the command; returns its exit status."""
     parser = _parser()
@@ -296,12 +306,16 @@ def run(argv=None):
     try:
         return _dispatch(args)
     except exception.LivemigError as err:
-        print(f'nova-livemig: error: {err}', file=sys.stderr)
+        print_error(err)
         return err.exit_code
     except cfg.Error as err:
-        print(f'nova-livemig: configuration error: {err}', file=sys.stderr)
+        print_error(err, 'nova-livemig: configuration error: ')
         return 2
 
 
 def main():
+    # a name the terminal's encoding cannot show is escaped, not an error
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, 'reconfigure'):
+            stream.reconfigure(errors='backslashreplace')
     sys.exit(run())

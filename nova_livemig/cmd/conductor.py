@@ -8,8 +8,9 @@ the environment is never logged.
 
 Exit status: 0 after a clean stop (or a successful ``--db-sync``), 2 on bad
 configuration, with an error naming the option, the value and what is
-allowed; among them the default ``[conductor] executor = nova`` without the
-``[nova]`` keystone options (see
+allowed; among them an agent key file others can read
+(``[message_security] agent_keys_dir``) and the default ``[conductor]
+executor = nova`` without the ``[nova]`` keystone options (see
 :func:`nova_livemig.conductor.service.load_executor`).
 """
 
@@ -24,6 +25,8 @@ from nova_livemig import cmd
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import rpc
+from nova_livemig import signing
+from nova_livemig.cmd import redact
 from nova_livemig.conductor import manager
 from nova_livemig.conductor import notifications
 from nova_livemig.conductor import service
@@ -93,14 +96,21 @@ class Service:
         if executor is None:
             executor = service.load_executor(conf, self.transport)
         host = conf.conductor.host
+        security = signing.for_conductor(conf)
+        if security is None:
+            LOG.warning('[message_security] agent_keys_dir is unset: the '
+                        'agents\' messages are not authenticated')
         self.conductor = service.Conductor(conf, db, executor)
+        self.conductor.live.max_skew_s = (
+            conf.message_security.max_clock_skew_s)
         self.notification_transport = rpc.get_notification_transport(conf)
         self.conductor.notify = make_notify(self.notification_transport,
                                             host or self.conductor.host)
         self.conductor.engine.notify = self.conductor.notify
         self.server = rpc.get_server(
             self.transport, rpc.CONDUCTOR_TOPIC, self.conductor.host,
-            [manager.ConductorEndpoint(self.conductor)])
+            [manager.ConductorEndpoint(
+                self.conductor, security[1] if security else None)])
 
     def start(self):
         self.server.start()
@@ -133,8 +143,9 @@ def main(argv=None, stop_event=None):
         if not conf.db_sync:
             # refuse a configuration the executor cannot work with before
             # the database is touched: a refusal changes nothing
-            transport = rpc.get_transport(conf)
+            transport = redact.get_transport(conf)
             executor = service.load_executor(conf, transport)
+            signing.for_conductor(conf)  # the agents' key files
         db = db_api.Database(conf.database.connection)
         if conf.db_sync:
             revision = db.sync()
@@ -147,16 +158,15 @@ def main(argv=None, stop_event=None):
         running = Service(conf, db, transport, executor,
                           own_transport=True)
     except exception.LivemigError as err:
-        LOG.error('cannot start: %s', err)
-        print(f'nova-livemig-conductor: {err}', file=sys.stderr)
-        _cleanup(transport)
-        return err.exit_code
+        failed, status = err, err.exit_code
     except Exception as err:  # noqa: BLE001 - bad URL, unreachable DB
-        msg = rpc.masked_url(str(err))
-        LOG.error('cannot start: %s', msg)
-        print(f'nova-livemig-conductor: {msg}', file=sys.stderr)
+        failed, status = err, 2
+    else:
+        failed = None
+    if failed is not None:
+        redact.start_failed('nova-livemig-conductor', failed, conf, LOG)
         _cleanup(transport)
-        return 2
+        return status
     stop = stop_event or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -85,9 +85,9 @@ def _add_watch_arguments(parser):
 
 
 def conductor_api(conf, transport=None):
-    from nova_livemig import rpc
+    from nova_livemig.cmd import redact
     from nova_livemig.conductor import rpcapi
-    transport = transport or rpc.get_transport(conf)
+    transport = transport or redact.get_transport(conf)
     return rpcapi.ConductorAPI(transport)
 
 

@@ -5,7 +5,8 @@ in-process messaging (``fake://``), SQLite in the temporary directory, one
 fake agent per host of ``etc/nova-livemig/example-snapshot.json`` (threads
 sharing one fake ``state_dir``; a small cluster is generated when the file
 is absent), and the conductor with the ``agent`` executor (there is no
-Nova to ask). It plans a drain of the hosts in maintenance (or
+Nova to ask). Messages are signed with a key per host generated for the
+run (``[message_security]``). It plans a drain of the hosts in maintenance (or
 ``--host``), executes it with progress bars, and prints where every VM is
 at the end, read back from the fake hosts' state.
 
@@ -127,8 +128,10 @@ def run(args, conf, out=None):
               ('agent', 'report_interval_s'): 1.0,
               ('agent', 'progress_interval_s'): 0.5,
               ('agent', 'monitor_interval_s'): 0.1}
+    keys_dir = _demo_keys(tmp, snapshot.hosts)
     made = []
     cconf = _conf(common | {
+        ('message_security', 'agent_keys_dir'): keys_dir,
         ('database', 'connection'):
             'sqlite:///' + os.path.join(tmp, 'livemig.sqlite'),
         ('conductor', 'host'): 'demo-conductor',
@@ -151,7 +154,10 @@ def run(args, conf, out=None):
     try:
         service.start()
         for name in snapshot.hosts:
-            aconf = _conf(common | {('agent', 'host'): name}, made)
+            aconf = _conf(common | {
+                ('agent', 'host'): name,
+                ('message_security', 'key_file'):
+                    os.path.join(keys_dir, f'{name}.key')}, made)
             agent = agent_mod.Agent(aconf, fake.FakeDriver(aconf), transport)
             agent.start()
             agents.append(agent)
@@ -182,6 +188,17 @@ def run(args, conf, out=None):
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             out.write(f'kept {tmp}\n')
+
+
+def _demo_keys(tmp, hosts):
+    """A fresh key per host, for this run only (signed messages, as in
+    production): ``<tmp>/keys/<host>.key``; returns the directory."""
+    from nova_livemig import signing
+    keys_dir = os.path.join(tmp, 'keys')
+    os.mkdir(keys_dir, 0o700)
+    for name in hosts:
+        signing.write_key(os.path.join(keys_dir, f'{name}.key'))
+    return keys_dir
 
 
 def _wait_reports(conductor, snapshot, timeout_s):

@@ -23,6 +23,7 @@ Unplaced: 1 VM(s)
   vm2  pinned
 """
 
+from nova_livemig import loglines
 from nova_livemig.cmd import outcome as outcome_mod
 from nova_livemig.scheduling import schedule as schedule_mod
 
@@ -74,6 +75,10 @@ def _row(leg, scheduled, max_downtime_ms):
 
 
 def _aligned(rows, header):
+    # names come from files: a control character in one would reach the
+    # terminal (the snapshot reader refuses them; this is the last guard)
+    rows = [tuple(loglines.printable(cell) for cell in row)
+            for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return ['  '.join(cell.ljust(w) if name in _LEFT else cell.rjust(w)
                       for name, cell, w in zip(header, row, widths)).rstrip()
@@ -119,7 +124,7 @@ def render_table(plan, max_downtime_ms=None, outcome=None, schedule=None,
         width = max(len(u.vm) for u in plan.unplaced)
         for u in plan.unplaced:
             lines.append(f'  {u.vm.ljust(width)}  {u.reason}')
-    return '\n'.join(lines)
+    return '\n'.join(loglines.printable(line) for line in lines)
 
 
 def summary_lines(plan, outcome, schedule=None):

@@ -29,11 +29,14 @@ import threading
 import time
 
 from nova_livemig import exception
+from nova_livemig import loglines
 from nova_livemig import model
 from nova_livemig import textfile
 from nova_livemig.history import resident
 
 SWITCH = 'fabric'
+#: seconds a report may say it was measured after the conductor's now
+MAX_SKEW_S = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,11 +56,15 @@ class LiveModel:
         to use, or None for one switch
     :param default_link_gbit_s: link speed of hosts the topology lacks
     :param clock: a function returning epoch seconds (tests pass their own)
+    :param max_skew_s: how far in the future a report may say it was
+        measured (agents' clocks are off a little)
     """
 
     def __init__(self, report_max_age_s, topology=None,
-                 default_link_gbit_s=10.0, clock=time.time):
+                 default_link_gbit_s=10.0, clock=time.time,
+                 max_skew_s=MAX_SKEW_S):
         self.report_max_age_s = report_max_age_s
+        self.max_skew_s = max_skew_s
         self.topology = topology
         self.default_link_gbit_s = default_link_gbit_s
         self.clock = clock
@@ -76,16 +83,21 @@ class LiveModel:
         fails is rejected here, naming the field.
 
         :raises InvalidInput: for a host or VM entry the snapshot format
-            does not accept
+            does not accept, a host that is a switch of the network, or a
+            report measured more than ``max_skew_s`` in the future or so
+            long ago that it is stale already (``report_max_age_s`` and
+            ``max_skew_s`` before now)
         """
         get = (report.get if isinstance(report, dict)
                else lambda k, d=None: getattr(report, k, d))
         host, vms = dict(get('host')), tuple(dict(v) for v in get('vms'))
         _check_entries(host, vms)
+        now = self.clock()
         entry = Entry(host=host, vms=vms,
                       measured_at=float(get('measured_at')),
-                      received_at=self.clock(), driver=get('driver', ''),
+                      received_at=now, driver=get('driver', ''),
                       migration_uri=get('migration_uri'))
+        self._check_report(entry, now)
         with self._lock:
             old = self._entries.get(host['name'])
             if old is not None and old.measured_at > entry.measured_at:
@@ -95,6 +107,29 @@ class LiveModel:
                 self._resumed_at = entry.received_at  # the end of an outage
             self._entries[host['name']] = entry
         return True
+
+    def _check_report(self, entry, now):
+        """Refuse a report that would break the model: one naming a
+        switch (every plan would fail) or measured in the future (the
+        host's next reports would be ignored, it would go down)."""
+        name = entry.host['name']
+        switches = {SWITCH} | set(
+            self.topology.switches if self.topology is not None else ())
+        if name in switches:
+            raise exception.InvalidInput(
+                'report.host.name', loglines.Clipped(name),
+                'a host, not a switch of the network')
+        if entry.measured_at > now + self.max_skew_s:
+            raise exception.InvalidInput(
+                'report.measured_at', entry.measured_at,
+                f'at most {self.max_skew_s:g} s after the conductor\'s '
+                f'clock ({now:.1f}); is the agent\'s clock right?')
+        oldest = now - self.report_max_age_s - self.max_skew_s
+        if entry.measured_at < oldest:
+            raise exception.InvalidInput(
+                'report.measured_at', entry.measured_at,
+                f'at least {oldest:.1f} (a report older than '
+                f'report_max_age_s is stale on arrival)')
 
     def vm_moved(self, vm_id, host, at=None):
         """Record that ``vm_id`` now runs on ``host`` (a completed step)."""

@@ -26,33 +26,46 @@ class ConductorAPI:
     * 1.1 - ``list_plans`` takes ``limit`` and ``marker`` (pages of plan
       summaries, newest first); new call ``purge_plans`` (deletes finished
       plans older than ``older_than_days``)
+
+    The casts of an agent carry a signature in their context when the
+    agent has a key (:mod:`nova_livemig.signing`); the arguments and the
+    version do not change, so a conductor that checks none still works.
     """
 
     VERSION = '1.1'
 
-    def __init__(self, transport, timeout=None):
+    def __init__(self, transport, timeout=None, signer=None):
+        """:param signer: a :class:`~nova_livemig.signing.Signer` of the
+        agent whose casts these are; None sends them unsigned (the CLI,
+        whose calls are never signed)"""
         self.client = rpc.get_client(transport, rpc.CONDUCTOR_TOPIC,
                                      self.VERSION, timeout=timeout)
+        self.signer = signer
 
     def _prepare(self, version='1.0'):
         return self.client.prepare(version=version)
+
+    def _cast(self, ctxt, method, **args):
+        if self.signer is not None:
+            ctxt = self.signer.context(ctxt, method, args, 'conductor')
+        self._prepare().cast(ctxt, method, **args)
 
     # -- from agents --
 
     def report_measurements(self, ctxt, report):
         """:param report: a :class:`~nova_livemig.messages.HostReport`
         primitive"""
-        self._prepare().cast(ctxt, 'report_measurements', report=report)
+        self._cast(ctxt, 'report_measurements', report=report)
 
     def migration_progress(self, ctxt, progress):
         """:param progress: a :class:`~nova_livemig.messages.Progress`
         primitive"""
-        self._prepare().cast(ctxt, 'migration_progress', progress=progress)
+        self._cast(ctxt, 'migration_progress', progress=progress)
 
     def migration_result(self, ctxt, result):
         """:param result: a :class:`~nova_livemig.messages.Result`
         primitive"""
-        self._prepare().cast(ctxt, 'migration_result', result=result)
+        self._cast(ctxt, 'migration_result', result=result)
 
     # -- from the CLI --
 

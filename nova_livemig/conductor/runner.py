@@ -30,6 +30,7 @@ import time
 from oslo_log import log as logging
 
 from nova_livemig import exception
+from nova_livemig import loglines
 from nova_livemig import messages
 from nova_livemig.conductor import dispatch
 from nova_livemig.conductor import notifications as notes
@@ -152,12 +153,23 @@ class Engine:
                         notes.migration_progress_payload(step['plan_id'],
                                                          data))
 
-    def on_result(self, result):
-        """:param result: a :class:`messages.Result`"""
+    def on_result(self, result, signer=None):
+        """Take a step's result, if it fits the step: see
+        :func:`result_mismatch`; else it is logged and dropped.
+
+        :param result: a :class:`messages.Result`
+        :param signer: the agent host that signed it; None: unsigned
+        """
         step = self.db.get_step(result.step_id)
         if step is None or step['vm'] != result.vm:
             LOG.warning('dropping result of unknown step %s (vm %s)',
-                        result.step_id, result.vm)
+                        loglines.shorten(result.step_id),
+                        loglines.shorten(result.vm))
+            return
+        why = result_mismatch(step, result, signer)
+        if why is not None:
+            LOG.warning('dropping result of step %s (%s): %s', step['id'],
+                        step['vm'], why)
             return
         if self.executor.job_is_authority:
             # the executor says when the step ends: ask it at once
@@ -406,3 +418,29 @@ class Engine:
         self.db.set_plan_state(plan_id, state, expect=('executing',),
                                error=error)
 
+
+def result_mismatch(step, result, signer=None):
+    """Why ``result`` cannot be ``step``'s, or None when it can: the step
+    is running (or failed, given up, and the result says it completed
+    after all), the VM is on the step's destination when completed and
+    on its source or destination otherwise, and a signed result comes
+    from the agent of the step's source.
+
+    >>> step = {'state': 'running', 'source': 'a', 'destination': 'b'}
+    >>> result_mismatch(step, messages.Result('s', 'vm', 'completed', 'c',
+    ...                                       {}, None))
+    "host 'c' is not the step's destination (b)"
+    """
+    if step['state'] != 'running' and not (
+            step['state'] == 'failed' and result.state == 'completed'):
+        return f'the step is {step["state"]}, not running'
+    if result.state == 'completed' and result.host != step['destination']:
+        return (f'host {loglines.shorten(result.host)} is not the step\'s '
+                f'destination ({step["destination"]})')
+    if result.host not in (step['source'], step['destination']):
+        return (f'host {loglines.shorten(result.host)} is neither the '
+                f'step\'s source nor its destination')
+    if signer is not None and signer != step['source']:
+        return (f'signed by {loglines.shorten(signer)}, not by the agent '
+                f'of the step\'s source ({step["source"]})')
+    return None

@@ -10,6 +10,7 @@ from nova_livemig.conf import cost_model
 from nova_livemig.conf import database
 from nova_livemig.conf import fake_driver
 from nova_livemig.conf import libvirt
+from nova_livemig.conf import message_security
 from nova_livemig.conf import messaging as messaging_opts
 from nova_livemig.conf import nova_client
 from nova_livemig.conf import periodic
@@ -17,7 +18,7 @@ from nova_livemig.conf import planner
 
 # Each module has register_opts(conf) and list_opts(); add new groups here.
 MODULES = [planner, cost_model, conductor, database, periodic, agent,
-           fake_driver, libvirt, messaging_opts, nova_client]
+           fake_driver, libvirt, messaging_opts, message_security, nova_client]
 
 
 def register_opts(conf, messaging=True):

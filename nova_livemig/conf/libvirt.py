@@ -16,24 +16,49 @@ OPTS = [
                     '* ``qemu:///system``: the local libvirtd\n'
                     '* any libvirt URI (tests point agents at remote '
                     'libvirtds)\n'),
-    cfg.StrOpt('migration_uri_scheme', default='qemu+tls://%s/system',
-               help='Template of the libvirt URI by which a source '
-                    'libvirtd reaches this host\'s libvirtd during a '
-                    'peer-to-peer migration; ``%s`` is replaced by '
-                    '``migration_inbound_addr``. The default encrypts and '
-                    'authenticates the control connection with TLS.\n\n'
-                    'Possible values:\n\n'
-                    '* ``qemu+tls://%s/system`` (default, production)\n'
-                    '* ``qemu+tcp://%s/system``: no encryption and, with '
-                    '``auth_tcp = "none"``, no authentication; only for '
-                    'isolated test networks\n\n'
+    cfg.StrOpt('live_migration_scheme', default='tls', choices=[
+                   ('tls', 'TLS: encrypted, the destination\'s certificate '
+                           'checked against the CA'),
+                   ('tcp', 'plain TCP: no encryption and, with libvirtd\'s '
+                           '``auth_tcp = "none"``, no authentication; only '
+                           'for isolated test networks'),
+                   ('ssh', 'SSH as the agent\'s user, with its keys and '
+                           'known hosts')],
+               help='Transport by which this host\'s libvirtd reaches the '
+                    'destination\'s libvirtd in a peer-to-peer migration: '
+                    'the agent connects to ``qemu+SCHEME://ADDRESS/system``, '
+                    'ADDRESS being the destination\'s '
+                    '``migration_inbound_addr`` (or its host name). The '
+                    'agent builds this URI itself: no URI, transport or '
+                    'query string is taken from a message, and the address '
+                    'must be a host name or an IP address. ``tcp`` and '
+                    '``ssh`` are used only when set here.\n\n'
                     'Related options:\n\n* ``migration_inbound_addr``\n'
                     '* ``live_migration_with_native_tls``\n'),
+    cfg.StrOpt('migration_uri_scheme', default=None,
+               deprecated_for_removal=True,
+               deprecated_reason='The agent builds the migration URI from '
+                                 '``live_migration_scheme``; a URI template '
+                                 'could name any transport.',
+               help='Removed: the agent refuses to start while it is set. '
+                    'Set ``live_migration_scheme`` instead '
+                    '(``qemu+tls://%s/system``: ``tls``, '
+                    '``qemu+tcp://%s/system``: ``tcp``).'),
     cfg.StrOpt('migration_inbound_addr', default=None,
                sample_default='<[agent] host>',
-               help='Address or name of this host for incoming '
-                    'migrations; default the ``[agent] host`` name.\n\n'
-                    'Related options:\n\n* ``migration_uri_scheme``\n'),
+               help='Host name or IP address of this host for incoming '
+                    'migrations, reported to the conductor; the source\'s '
+                    'libvirtd connects to it and, as in nova, QEMU\'s '
+                    'migration stream goes to ``tcp://ADDRESS``. Unset: '
+                    'the source uses the ``[agent] host`` name and libvirt '
+                    'picks the stream\'s address (``migration_host`` in '
+                    'qemu.conf). With TLS, the certificates must name this '
+                    'address.\n\n'
+                    'Possible values:\n\n'
+                    '* a host name (letters, digits, ``-``, ``_`` and '
+                    '``.``, at most 253 characters) or an IPv4 or IPv6 '
+                    'address; no URI, port or user\n\n'
+                    'Related options:\n\n* ``live_migration_scheme``\n'),
     cfg.BoolOpt('live_migration_with_native_tls', default=True,
                 help='Encrypt the migration stream with QEMU\'s native TLS '
                      '(``VIR_MIGRATE_TLS``; QEMU needs its x509 '

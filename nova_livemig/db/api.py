@@ -6,7 +6,10 @@ race (a result arriving while a runner times the step out) go through
 """
 
 import contextlib
+import os
+import re
 import time
+import urllib.parse
 import uuid
 
 import sqlalchemy as sa
@@ -38,6 +41,74 @@ def new_id():
     return str(uuid.uuid4())
 
 
+#: query parameters of a database URL that may hold a secret
+_SECRET_PARAM = re.compile(r'pass|secret|token|key', re.IGNORECASE)
+_SECRET_QUERY = re.compile(r'([?&][^=&]*(?:pass|secret|token|key)[^=&]*=)'
+                           r'[^&]*', re.IGNORECASE)
+#: ``user:password@`` in a URL that SQLAlchemy cannot parse
+_USERINFO = re.compile(r'(://[^:/@]*):[^@]*@')
+
+
+def masked_url(url):
+    """``[database] connection`` fit for an error or a log: the password,
+    and query parameters that may hold a secret, replaced by ``***``.
+
+    >>> masked_url('mysql+pymysql://livemig:s3cret@db/livemig')
+    'mysql+pymysql://livemig:***@db/livemig'
+    >>> masked_url('postgresql://livemig@db/livemig?password=s3cret')
+    'postgresql://livemig@db/livemig?password=***'
+    >>> masked_url('mysql+pymysql//livemig:s3cret@db')
+    '<unparsable URL>'
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception:  # noqa: BLE001 - any parse error
+        return '<unparsable URL>'
+    return _SECRET_QUERY.sub(r'\1***',
+                             parsed.render_as_string(hide_password=True))
+
+
+def _scrubbed(text, url):
+    """``text`` (an error about ``url``) without the URL's secrets."""
+    text = _USERINFO.sub(r'\1:***@', text)
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception:  # noqa: BLE001 - nothing more is known then
+        return text
+    secrets = [parsed.password] + [
+        v for k, v in parsed.query.items() if _SECRET_PARAM.search(k)]
+    for secret in secrets:
+        for value in (secret if isinstance(secret, tuple) else (secret,)):
+            if value:
+                for shown in (str(value), urllib.parse.quote(str(value))):
+                    text = text.replace(shown, '***')
+    return text
+
+
+def _sqlite_file(url):
+    """The file of an SQLite URL, or None (memory, URI filenames, other
+    databases)."""
+    if not url.drivername.startswith('sqlite'):
+        return None
+    if url.database in (None, '', ':memory:') or 'uri' in url.query:
+        return None
+    return url.database
+
+
+def _create_private(path):
+    """Create an SQLite file readable by its owner only (mode 0600), which
+    SQLite would create with the umask's mode (world-readable under the
+    usual 022); its journal and WAL files take the file's mode. An
+    existing file is left as it is; a missing directory (never created: a
+    typo makes no directory tree) or a refusal is left for SQLite to
+    report when the database is opened."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return
+    os.close(fd)
+
+
 class Database:
     """:param url: an SQLAlchemy URL (``[database] connection``)"""
 
@@ -49,10 +120,17 @@ class Database:
                                           'check_same_thread': False}
             self.engine = sa.create_engine(url, **kwargs)
         except (sa_exc.ArgumentError, ImportError) as err:
+            # neither the value nor the error may show the password
+            hint = ('; pip install "nova-livemig[mysql]" or '
+                    '"nova-livemig[postgresql]"'
+                    if isinstance(err, ImportError) else '')
             raise exception.InvalidInput(
-                '[database] connection', url,
-                f'an SQLAlchemy URL with an installed driver ({err})'
-            ) from err
+                '[database] connection', masked_url(url),
+                'an SQLAlchemy URL with an installed driver '
+                f'({_scrubbed(str(err), url)}{hint})') from None
+        path = _sqlite_file(self.engine.url)
+        if path is not None:
+            _create_private(path)
         if url.startswith('sqlite'):
             sa.event.listen(self.engine, 'connect', _sqlite_pragmas)
         self._session = orm.sessionmaker(self.engine, expire_on_commit=False)
@@ -71,10 +149,11 @@ class Database:
         try:
             yield
         except sa_exc.OperationalError as err:
+            url = self.engine.url.render_as_string(hide_password=False)
             raise exception.InvalidInput(
-                '[database] connection',
-                self.engine.url.render_as_string(hide_password=True),
-                f'a database that can be opened ({err.orig})') from err
+                '[database] connection', masked_url(url),
+                'a database that can be opened '
+                f'({_scrubbed(str(err.orig), url)})') from None
 
     # Plans ---------------------------------------------------------------
 

@@ -8,8 +8,10 @@ decisions (post-copy switch, abort) are the agent's, from
 :mod:`nova_livemig.drivers.migration`.
 
 * A migration is ``migrateToURI3`` (live, peer to peer) in a thread of its
-  own; ``[libvirt] migration_uri_scheme`` (``qemu+tls://%s/system`` by
-  default) names the destination's libvirtd. QEMU's downtime limit is the
+  own, to ``qemu+SCHEME://ADDRESS/system``: the scheme is this agent's
+  ``[libvirt] live_migration_scheme`` (``tls`` by default), the address
+  the step's checked destination (:mod:`~nova_livemig.drivers.libvirt_uri`:
+  no URI from a message reaches libvirt). QEMU's downtime limit is the
   step's target less the switchover and device state
   (:mod:`nova_livemig.algorithms.downtime`, ``migrateSetMaxDowntime``).
 * Statistics: ``jobStats()`` of the source while the call runs; at the
@@ -45,6 +47,7 @@ from nova_livemig.conf import cost_model
 from nova_livemig.drivers import libvirt_flags
 from nova_livemig.drivers import libvirt_job
 from nova_livemig.drivers import libvirt_stats
+from nova_livemig.drivers import libvirt_uri
 from nova_livemig.drivers import migration
 
 try:
@@ -100,6 +103,8 @@ class LibvirtDriver(drivers.ComputeDriver):
         self.host = conf.agent.host
         self.opts = conf.libvirt
         libvirt_flags.check_options(self.opts)
+        #: this host's checked migration_inbound_addr, or None
+        self._inbound_addr = libvirt_uri.inbound_address(self.opts)
         #: the dirty-rate window lengths of one measurement
         self._windows_s = libvirt_stats.dirty_rate_windows_s(
             self.opts.dirty_rate_windows, self.opts.dirty_rate_window_s,
@@ -202,18 +207,22 @@ class LibvirtDriver(drivers.ComputeDriver):
         return samples
 
     def migration_uri(self):
-        return self._uri_for(self.opts.migration_inbound_addr or self.host)
-
-    def _uri_for(self, address):
-        return self.opts.migration_uri_scheme % address
+        """This host's ``[libvirt] migration_inbound_addr`` (a bare
+        address, which sources check and put in URIs of their own), or
+        None: sources then use the ``[agent] host`` name."""
+        return self._inbound_addr
 
     # -- migrations --
 
     def start_migration(self, step):
+        address, reported = libvirt_uri.destination(step)
+        dest = libvirt_uri.connection_uri(self.opts.live_migration_scheme,
+                                          address)
         dom = self._lookup(step.vm)
         flags, params = libvirt_flags.step_args(
-            step, self.opts, persistent=bool(dom.isPersistent()))
-        dest = step.destination_uri or self._uri_for(step.destination)
+            step, self.opts, persistent=bool(dom.isPersistent()),
+            migrate_uri=libvirt_uri.migrate_uri(address) if reported
+            else None)
         job = libvirt_job.MigrationJob(step.vm, dom, step)
         self._jobs.add(job)
         limit_ms = downtime.step_downtime_limit_ms(

@@ -61,12 +61,15 @@ def check_options(opts):
             '(choose one way to encrypt the stream)')
 
 
-def step_args(step, opts, persistent):
+def step_args(step, opts, persistent, migrate_uri=None):
     """:func:`migrate_args` for a step with the ``[libvirt]`` options.
 
     :param step: a :class:`~nova_livemig.messages.MigrationStep`
     :param opts: the ``[libvirt]`` option group
     :param persistent: the domain is persistent
+    :param migrate_uri: QEMU's stream URI
+        (:func:`nova_livemig.drivers.libvirt_uri.migrate_uri`), None for
+        libvirt's choice; a tunnelled migration takes none
     :returns: ``(flags, params)``
     :raises MigrationFailed: when the step cannot run that way
     """
@@ -76,7 +79,9 @@ def step_args(step, opts, persistent):
             native_tls=opts.live_migration_with_native_tls,
             tunnelled=opts.live_migration_tunnelled,
             compression=opts.compression_methods,
-            parallel_connections=opts.parallel_connections)
+            parallel_connections=opts.parallel_connections,
+            migrate_uri=(None if opts.live_migration_tunnelled
+                         else migrate_uri))
     except ValueError as err:
         raise exception.MigrationFailed(str(err)) from err
 

@@ -13,8 +13,10 @@ widest path (:class:`nova_livemig.graph.LinkGraph`).
 The contract of :meth:`CostTable.cost_s`:
 
 * ``None`` (no opinion) when the file is missing, unreadable, invalid or older
-  than ``max_age_s``, when it does not list the VM, or when no cost model
-  plugin is installed;
+  than ``max_age_s``, when it does not list the VM, when no cost model
+  plugin is installed, or when anything at all goes wrong: it never raises,
+  so that it cannot fail nova's scheduling, and logs one warning per change
+  of the file (not one per host or request);
 * ``0.0`` for the VM's own host;
 * otherwise the predicted total time, where a destination whose prediction
   misses the downtime target counts after every one that meets it, and a host
@@ -32,6 +34,7 @@ from oslo_log import log as logging
 from nova_livemig import cost
 from nova_livemig import exception
 from nova_livemig import graph
+from nova_livemig import loglines
 from nova_livemig import model
 from nova_livemig import plan
 from nova_livemig import plugins
@@ -44,6 +47,17 @@ LOG = logging.getLogger(__name__)
 _State = collections.namedtuple('_State',
                                 'file_key snapshot graph costs')
 _NONE = _State(None, None, None, {})
+#: what :meth:`CostTable.cost_s` caches for a VM it could not cost
+_FAILED = {}
+
+
+def _why(err):
+    """An exception in one short, printable line, for the log."""
+    if isinstance(err, exception.LivemigError):
+        lines = loglines.message_lines(err, max_errors=3)
+    else:
+        lines = loglines.message_lines(f'{type(err).__name__}: {err}')
+    return ' '.join(lines)
 
 
 def load_algorithms(names):
@@ -88,6 +102,8 @@ class CostTable:
         # Replaced whole, never changed in place but for its cost cache, so
         # that concurrent schedulers each see one consistent state.
         self._state = _NONE
+        #: the file key of the last warning: one per change of the file
+        self._warned_key = object()
 
     def snapshot(self):
         """The current snapshot, or None when there is none or it is stale."""
@@ -119,9 +135,9 @@ class CostTable:
             try:
                 cal = document.load(self.calibration_path,
                                     'calibration_path')
-            except exception.LivemigError as err:
+            except Exception as err:  # whatever the file, no opinion
                 LOG.warning('migration cost: ignoring calibration %s: %s',
-                            self.calibration_path, err)
+                            self.calibration_path, _why(err))
         options = self._options_with(cal)
         if options.algorithms != self.options.algorithms:
             self._algorithms = None
@@ -143,19 +159,36 @@ class CostTable:
         file_key = (st.st_ino, st.st_mtime_ns, st.st_size)
         state = self._state
         if self._follow_calibration() or state.file_key != file_key:
-            try:
-                snap = model.load(self.path)
-            except exception.LivemigError as err:
-                LOG.warning('migration cost: ignoring snapshot %s: %s',
-                            self.path, err)
-                state = _State(file_key, None, None, {})
-            else:
-                state = _State(file_key, snap, graph.LinkGraph(snap), {})
-            self._state = state
+            state = self._state = self._load(file_key)
         return state
 
+    def _load(self, file_key):
+        """The state of the file as it is now; without a snapshot when
+        it cannot be read (a FIFO, a device or a huge file is refused
+        without waiting or loading it: :func:`nova_livemig.model.load`)."""
+        try:
+            snap = model.load(self.path)
+            return _State(file_key, snap, graph.LinkGraph(snap), {})
+        except Exception as err:  # whatever the file, no opinion
+            self._warn(file_key, 'ignoring snapshot', err)
+            return _State(file_key, None, None, {})
+
+    def _warn(self, file_key, what, err):
+        """Log a warning, only the first for one version of the file."""
+        log = LOG.debug if file_key == self._warned_key else LOG.warning
+        self._warned_key = file_key
+        log('migration cost: %s %s: %s', what, self.path, _why(err))
+
     def cost_s(self, vm_id, host):
-        """Predicted seconds to migrate ``vm_id`` to ``host``, or None."""
+        """Predicted seconds to migrate ``vm_id`` to ``host``, or None;
+        never raises (see the module's contract)."""
+        try:
+            return self._cost_s(vm_id, host)
+        except Exception as err:  # nova's scheduling must go on
+            self._warn(self._state.file_key, 'no opinion from snapshot', err)
+            return None
+
+    def _cost_s(self, vm_id, host):
         state = self._current()
         if state.snapshot is None or vm_id not in state.snapshot.vms:
             return None
@@ -165,8 +198,17 @@ class CostTable:
             return None
         costs = state.costs.get(vm_id)
         if costs is None:
-            costs = state.costs[vm_id] = self._costs_for(
-                state, state.snapshot.vms[vm_id])
+            # computed once per VM and version of the file, even when it
+            # fails (cached as _FAILED: no opinion, and no second warning)
+            costs = _FAILED
+            try:
+                costs = self._costs_for(state, state.snapshot.vms[vm_id])
+            except Exception as err:
+                self._warn(state.file_key, f'cannot cost {vm_id!r} from',
+                           err)
+            state.costs[vm_id] = costs
+        if not costs:
+            return None
         if host in costs:
             return costs[host]
         return max(costs.values())

@@ -12,7 +12,9 @@ The data is the snapshot the nova-livemig conductor publishes
 (``[nova_livemig] snapshot_path``), read again only when the file changes.
 The weigher is neutral (0 for every host) for a boot, whose instance the
 snapshot does not list yet, for a rebuild, and when the file is missing,
-invalid or older than ``[nova_livemig] snapshot_max_age_s``.
+invalid or older than ``[nova_livemig] snapshot_max_age_s``, and whenever
+anything goes wrong: it never raises into nova's weighing (a bad file is one
+warning in the log, not a failed request).
 
 Enable it by adding ``nova_livemig.weigher.MigrationCostWeigher`` to
 ``[filter_scheduler] weight_classes``. The default multiplier is 1.0; a
@@ -25,18 +27,21 @@ import there, so that a sample can be generated without nova); see
 import nova.conf
 from nova.scheduler import utils
 from nova.scheduler import weights
+from oslo_log import log as logging
 
 from nova_livemig.conf import weigher as weigher_conf
 from nova_livemig.weigher import cost_table
 
 CONF = nova.conf.CONF
 weigher_conf.register_opts(CONF)
+LOG = logging.getLogger(__name__)
 
 
 class MigrationCostWeigher(weights.BaseHostWeigher):
 
     def __init__(self):
         self._table = None
+        self._warned = False
 
     def weight_multiplier(self, host_state):
         return utils.get_weight_multiplier(
@@ -45,6 +50,16 @@ class MigrationCostWeigher(weights.BaseHostWeigher):
 
     def _weigh_object(self, host_state, request_spec):
         """Minus the predicted seconds to move the instance here, or 0."""
+        try:
+            return self._weight(host_state, request_spec)
+        except Exception as err:  # never fail nova's scheduling
+            if not self._warned:
+                self._warned = True
+                LOG.warning('migration cost: no opinion: %s: %.200r',
+                            type(err).__name__, str(err))
+            return 0.0
+
+    def _weight(self, host_state, request_spec):
         if utils.request_is_rebuild(request_spec):
             return 0.0
         conf = CONF.nova_livemig

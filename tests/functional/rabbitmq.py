@@ -3,7 +3,9 @@
 Debian's ``rabbitmq-server`` package (``tools/install-rabbitmq.sh``),
 started as our own Erlang node: its own node name, free loopback ports
 (AMQP, Erlang distribution, epmd), and its mnesia, logs and Erlang cookie
-in a temporary directory. It never touches a system instance.
+in a temporary directory. It never touches a system instance. Given a
+server certificate, it also listens for AMQP over TLS on another port
+(``listeners.ssl`` in its ``rabbitmq.conf``; ``tls_url``).
 
 >>> server = RabbitServer('/tmp/x')  # doctest: +SKIP
 >>> server.start(); server.url      # doctest: +SKIP
@@ -50,11 +52,16 @@ class RabbitServer:
 
     :param base_dir: directory for its data, logs and cookie (created)
     :param port: AMQP port; a free one when None
+    :param tls: ``(ca_file, cert_file, key_file)`` of a TLS listener on
+        ``tls_port`` (clients need no certificate), or None for none
     """
 
-    def __init__(self, base_dir, port=None, start_timeout_s=90.0):
+    def __init__(self, base_dir, port=None, start_timeout_s=90.0,
+                 tls=None):
         self.base_dir = os.path.abspath(base_dir)
         self.port = port or free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else None
         self.dist_port = free_port()
         self.epmd_port = free_port()
         self.node = f'livemig{os.getpid()}x{self.port}@localhost'
@@ -65,6 +72,29 @@ class RabbitServer:
     @property
     def url(self):
         return f'rabbit://guest:guest@127.0.0.1:{self.port}/'
+
+    @property
+    def tls_url(self):
+        """The transport URL of the TLS listener (clients also set
+        ``[oslo_messaging_rabbit] ssl`` and ``ssl_ca_file``)."""
+        return f'rabbit://guest:guest@127.0.0.1:{self.tls_port}/'
+
+    def _write_config(self):
+        """``rabbitmq.conf``: the TLS listener, when there is one (the
+        plain listener comes from the environment)."""
+        if not self.tls:
+            return
+        ca_file, cert_file, key_file = self.tls
+        lines = [f'listeners.ssl.default = 127.0.0.1:{self.tls_port}',
+                 f'ssl_options.cacertfile = {ca_file}',
+                 f'ssl_options.certfile = {cert_file}',
+                 f'ssl_options.keyfile = {key_file}',
+                 'ssl_options.verify = verify_none',
+                 'ssl_options.fail_if_no_peer_cert = false',
+                 'ssl_options.versions.1 = tlsv1.3',
+                 'ssl_options.versions.2 = tlsv1.2']
+        with open(os.path.join(self.base_dir, 'rabbitmq.conf'), 'w') as f:
+            f.write(''.join(line + '\n' for line in lines))
 
     def _env(self):
         d = self.base_dir
@@ -103,8 +133,11 @@ class RabbitServer:
         except subprocess.TimeoutExpired:
             return False
         try:
-            with socket.create_connection(('127.0.0.1', self.port), 1):
-                return True
+            for port in (self.port, self.tls_port):
+                if port is not None:
+                    with socket.create_connection(('127.0.0.1', port), 1):
+                        pass
+            return True
         except OSError:
             return False
 
@@ -118,6 +151,7 @@ class RabbitServer:
         with open(os.path.join(self.base_dir, 'plugins'), 'w') as f:
             f.write('[].\n')
         open(os.path.join(self.base_dir, 'rabbitmq-env.conf'), 'a').close()
+        self._write_config()
         env = self._env()
         if self._epmd is None or self._epmd.poll() is not None:
             self._epmd = subprocess.Popen(

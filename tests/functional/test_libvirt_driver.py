@@ -27,6 +27,7 @@ from nova_livemig import exception
 from nova_livemig import messages
 from nova_livemig.drivers import libvirt_flags
 from nova_livemig.drivers import libvirt_stats
+from nova_livemig.drivers import libvirt_uri
 from nova_livemig.drivers import migration
 from tests import fixtures
 
@@ -145,13 +146,12 @@ def test_product_defaults_are_tls(libvirt):
     conf([], project='nova-livemig', default_config_files=[])
     conf.set_override('host', 'cmp1', 'agent')
     assert conf.libvirt.connection_uri == 'qemu:///system'
-    assert conf.libvirt.migration_uri_scheme.startswith('qemu+tls://')
+    assert conf.libvirt.live_migration_scheme == 'tls'
     assert conf.libvirt.live_migration_with_native_tls
-    from nova_livemig.drivers import libvirt as libvirt_driver
-    assert libvirt_driver.LibvirtDriver.migration_uri(
-        type('D', (), {'opts': conf.libvirt, 'host': 'cmp1',
-                       '_uri_for': libvirt_driver.LibvirtDriver._uri_for})()
-    ) == 'qemu+tls://cmp1/system'
+    assert libvirt_uri.connection_uri(
+        conf.libvirt.live_migration_scheme,
+        libvirt_uri.check_address('destination', 'cmp1')) == \
+        'qemu+tls://cmp1/system'
 
 
 def test_measure_busy_and_quiet_guests(state, drivers, where):

@@ -78,8 +78,8 @@ class Cluster(fixtures.ServiceCluster):
             'agent': {'driver': 'libvirt', 'report_interval_s': 5,
                       'progress_interval_s': 1,
                       'monitor_interval_s': 0.5},
-            # test network only: plain TCP without TLS
-            'libvirt': {'migration_uri_scheme': 'qemu+tcp://%s/system',
+            # test network only: plain TCP without TLS, opted in
+            'libvirt': {'live_migration_scheme': 'tcp',
                         'live_migration_with_native_tls': 'false',
                         'vm_id': 'name', 'dirty_rate_windows': 3},
             'planner': {'algorithms': ALGORITHMS, 'max_downtime_ms': 500},

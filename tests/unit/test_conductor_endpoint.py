@@ -7,6 +7,7 @@ import time
 import types
 
 from oslo_config import cfg
+import oslo_messaging
 import pytest
 
 from nova_livemig import conf as conf_mod
@@ -36,6 +37,30 @@ def make_conf(tmp_path, **overrides):
     return conf
 
 
+class Direct:
+    """An endpoint called as the RPC server calls it: an expected
+    exception (``oslo_messaging.expected_exceptions``) is the error the
+    caller gets."""
+
+    def __init__(self, endpoint):
+        self.__dict__['endpoint'] = endpoint
+
+    def __getattr__(self, name):
+        value = getattr(self.endpoint, name)
+        if name.startswith('_') or not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            try:
+                return value(*args, **kwargs)
+            except oslo_messaging.ExpectedException as err:
+                raise err.exc_info[1] from None
+        return call
+
+    def __setattr__(self, name, value):
+        setattr(self.endpoint, name, value)
+
+
 def report(name, vms, state='up', at=1000.0):
     return {'host': cf.host(name, state), 'vms': vms, 'measured_at': at,
             'driver': 'fake', 'migration_uri': None}
@@ -47,7 +72,7 @@ def ep(tmp_path):
     db = db_api.from_conf(conf)
     executor = cf.RecordingExecutor()
     cond = service.Conductor(conf, db, executor, clock=fixtures.Clock(1000.0))
-    endpoint = manager.ConductorEndpoint(cond)
+    endpoint = Direct(manager.ConductorEndpoint(cond))
     endpoint.report_measurements({}, report('a', [
         dict(cf.vm('v1'), host='a'), dict(cf.vm('v2'), host='a')]))
     endpoint.report_measurements({}, report('b', []))
@@ -150,9 +175,10 @@ def test_cli_over_in_process_rpc(tmp_path):
     service.start()
     try:
         ep = manager.ConductorEndpoint(service.conductor)
+        now = time.time()  # the service's clock is the real one
         ep.report_measurements({}, report('a', [dict(cf.vm('v1'),
-                                                     host='a')]))
-        ep.report_measurements({}, report('b', []))
+                                                     host='a')], at=now))
+        ep.report_measurements({}, report('b', [], at=now))
         api = control.conductor_api(conf, transport)
         out = io.StringIO()
         args = types.SimpleNamespace(

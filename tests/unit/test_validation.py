@@ -6,6 +6,7 @@ import math
 import pytest
 
 from nova_livemig import exception
+from nova_livemig import loglines
 from nova_livemig import validation as v
 
 
@@ -104,3 +105,146 @@ def test_parse_json_names_the_start_of_bad_text():
     err = info.value
     assert err.field == '$' and err.value == text[:40] + '...'
     assert err.allowed.startswith('JSON text (')
+
+
+# parse_json is strict: each claim of its docstring, checked.
+
+
+@pytest.mark.parametrize('text,complaint', [
+    ('{"a": 1, "a": 1}', "duplicate key 'a'"),
+    ('{"a": {"b": 1, "b": 2}}', "duplicate key 'b'"),
+    ('[1' + '0' * 20 + ']', 'more than 20 digits'),
+    ('-1' + '0' * 400, 'more than 20 digits'),
+    ('[NaN]', 'NaN is not JSON'),
+    ('[Infinity]', 'Infinity is not JSON'),
+    ('-Infinity', '-Infinity is not JSON'),
+    ('[' * 200_000 + ']' * 200_000, 'nested too deeply'),
+    ('{"a": ' * 200_000 + '1' + '}' * 200_000, 'nested too deeply'),
+], ids=['dup', 'nested-dup', '21-digits', '401-digits', 'nan', 'inf',
+        '-inf', 'deep-lists', 'deep-objects'])
+def test_parse_json_refuses(text, complaint):
+    with pytest.raises(exception.InvalidInput) as info:
+        v.parse_json(text, 'f')
+    assert info.value.field == 'f'
+    assert complaint in info.value.allowed
+    assert len(str(info.value)) < 200
+
+
+def test_parse_json_keeps_twenty_digits():
+    assert v.parse_json('[-99999999999999999999]') == [-(10 ** 20 - 1)]
+
+
+@pytest.mark.parametrize('literal', [
+    '1e400', '-1e400', '1e-400', '5e-324', '-2e-310',
+    pytest.param('0.' + '0' * 400 + '1', id='long-underflow')])
+def test_a_number_no_float_holds_is_refused_where_it_sits(literal):
+    value = v.parse_json(literal)
+    assert isinstance(value, v.OutOfRange)
+    for kind in (v.number(), v.NON_NEGATIVE, v.POSITIVE, v.FRACTION,
+                 v.POSITIVE_INTEGER):
+        with pytest.raises(exception.InvalidInput) as info:
+            kind.check('$.x', value)
+        assert 'beyond the range of a float' in str(info.value)
+        assert len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize('literal,value', [
+    ('0.0', 0.0), ('-0.0', 0.0), ('0e-500', 0.0), ('2.2250738585072014e-308',
+                                                    2.2250738585072014e-308),
+    ('1.7976931348623157e308', 1.7976931348623157e308)])
+def test_numbers_a_float_holds_come_back(literal, value):
+    got = v.parse_json(literal)
+    assert got == value and type(got) is float
+
+
+def test_parse_json_bounds_the_depth_and_names_where():
+    doc = '{"a": [1, {"b": [[[]]]}]}'
+    assert v.parse_json(doc, max_depth=6) == {'a': [1, {'b': [[[]]]}]}
+    with pytest.raises(exception.InvalidInput) as info:
+        v.parse_json(doc, 'snap', max_depth=5)
+    assert info.value.field == 'snap.a[1].b[0][0]'
+    assert 'nested at most 5 deep' in info.value.allowed
+    assert v.parse_json('3', max_depth=1) == 3
+
+
+# What errors show: short, printable.
+
+
+def test_a_long_value_is_shown_shortened_with_its_size():
+    err = exception.InvalidInput('$.name', loglines.shown('x' * 200_000_000),
+                                 'a name')
+    text = str(err)
+    assert len(text) < 150 and '(200000000 characters)' in text
+
+
+@pytest.mark.parametrize('value', [
+    '\x1b' * 10_000, '\U0010ffff' * 1000, list(range(10 ** 5)),
+    {str(i): i for i in range(1000)}, 10 ** 5000, [[[[[[[[1]]]]]]]],
+    ['x' * 10 ** 6], [10 ** 5000]],
+    ids=['escapes', 'astral', 'list', 'dict', 'int', 'nested',
+         'list-of-long', 'list-of-huge-int'])
+def test_every_value_is_shown_in_a_hundred_odd_characters(value):
+    shown = repr(loglines.shown(value))
+    assert len(shown) <= 120 and shown.isprintable()
+
+
+@pytest.mark.parametrize('value', ['short', 3, 2.5, None, True, ['x'],
+                                   {'a': 1}])
+def test_a_short_value_is_itself(value):
+    assert loglines.shown(value) is value
+
+
+def test_a_kind_shows_a_long_value_shortened():
+    with pytest.raises(exception.InvalidInput) as info:
+        v.POSITIVE.check('$.s', 'x' * 10 ** 6 + '\x1b')
+    assert len(str(info.value)) < 200
+
+
+def test_an_odd_key_is_quoted_in_the_path():
+    assert loglines.member('$.a', 'ok_1') == '$.a.ok_1'
+    assert loglines.member('$.a', 'a.b') == "$.a['a.b']"
+    assert loglines.member('$', '\x1b[2J') == "$['\\x1b[2J']"
+    assert len(loglines.member('$', 'k' * 10 ** 6)) < 120
+    chk = v.Checker()
+    chk.unknown_fields('$', {'\r\x00': 1}, ('a',))
+    assert str(chk.errors[0]).startswith("$['\\r\\x00']: got 1")
+
+
+@pytest.mark.parametrize('name', ['h\x1b[2J', 'h\r', 'h\x00', 'h\x7f',
+                                  'h\x9b', 'h\u202e', 'h\u2028', 'h\ud800',
+                                  'h\t', '', 'h' * 256, 7, None],
+                         ids=repr)
+def test_a_name_is_printable_and_not_too_long(name):
+    with pytest.raises(exception.InvalidInput) as info:
+        v.NAME.check('$.name', name)
+    assert str(info.value).isprintable()
+
+
+@pytest.mark.parametrize('name', ['h1', 'cmp-r1-01.example.org',
+                                  'hôte 1', 'h' * 255])
+def test_a_name_may_be_any_printable_text(name):
+    assert v.NAME.check('$.name', name) == name
+
+
+def test_printable_escapes_what_a_terminal_acts_on():
+    assert loglines.printable('plain text') == 'plain text'
+    assert (loglines.printable('a\x1b[2J\rb\x00\ud800')
+            == 'a\\x1b[2J\\rb\\x00\\ud800')
+
+
+def test_message_lines_one_error_one_line():
+    err = exception.InvalidSnapshot([exception.InvalidInput(
+        '$\x1b', 'x', 'y')])
+    assert loglines.message_lines(err) == [
+        "invalid snapshot: $\\x1b: got 'x'; allowed: y"]
+
+
+def test_message_lines_cut_many_errors_and_long_lines():
+    errs = [exception.InvalidInput('$.' + 'f' * 2000, i, 'y')
+            for i in range(100)]
+    lines = loglines.message_lines(
+        exception.InvalidSnapshot(errs, 'calibration'))
+    assert lines[0] == 'invalid calibration (100 error(s)):'
+    assert lines[-1] == '  ... and 80 more'
+    assert len(lines) == 22
+    assert all(len(line) <= loglines.MAX_LINE_CHARS for line in lines)

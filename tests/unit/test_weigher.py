@@ -7,10 +7,10 @@ stand-in for the three nova modules it imports.
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
-import types
 
 from oslo_config import cfg
 import pytest
@@ -19,6 +19,7 @@ from nova_livemig import algorithms
 from nova_livemig import cost
 from nova_livemig import model
 from nova_livemig.weigher import cost_table
+from tests.hostile import nova_stub
 
 
 class LineRate(algorithms.Algorithm):
@@ -147,26 +148,9 @@ def test_file_read_once_and_again_when_it_changes(snap_file, monkeypatch):
 
 @pytest.fixture
 def weigher_mod(monkeypatch, snap_file):
-    conf = cfg.ConfigOpts()
-    conf([])
-    fake = {
-        'nova': types.ModuleType('nova'),
-        'nova.conf': types.SimpleNamespace(CONF=conf),
-        'nova.scheduler': types.ModuleType('nova.scheduler'),
-        'nova.scheduler.utils': types.SimpleNamespace(
-            get_weight_multiplier=lambda host_state, name, value: value,
-            request_is_rebuild=lambda spec: spec.scheduler_hints.get(
-                '_nova_check_type') == ['rebuild']),
-        'nova.scheduler.weights': types.SimpleNamespace(
-            BaseHostWeigher=object),
-    }
-    fake['nova'].conf = fake['nova.conf']
-    for name, module in fake.items():
-        monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.delitem(sys.modules, 'nova_livemig.weigher.migration_cost',
-                       raising=False)
-    weigher = importlib.import_module('nova_livemig.weigher.migration_cost')
-    conf.set_override('snapshot_path', str(snap_file), 'nova_livemig')
+    weigher = nova_stub.load_weigher(monkeypatch)
+    weigher.CONF.set_override('snapshot_path', str(snap_file),
+                              'nova_livemig')
     # the weigher loads the plugins its options name, and reads the clock
     monkeypatch.setattr(cost_table, 'load_algorithms',
                         lambda names: {names[0]: LineRate()})
@@ -175,13 +159,8 @@ def weigher_mod(monkeypatch, snap_file):
     sys.modules.pop('nova_livemig.weigher.migration_cost', None)
 
 
-def spec(instance_uuid, hints=None):
-    return types.SimpleNamespace(instance_uuid=instance_uuid,
-                                 scheduler_hints=hints or {})
-
-
-def host(name):
-    return types.SimpleNamespace(host=name)
+spec = nova_stub.spec
+host = nova_stub.host
 
 
 def test_weigher_returns_minus_seconds(weigher_mod):
@@ -268,3 +247,98 @@ def test_the_weigher_predicts_with_the_planner_s_calibration(tmp_path,
     assert table.cost_s('vm1', 'host3') == pytest.approx(plain)
     cal.unlink()
     assert table.cost_s('vm1', 'host3') == pytest.approx(plain)
+
+
+# Whatever goes wrong, the weigher has no opinion and says so once per
+# version of the file: it runs inside nova-scheduler's weighing, where an
+# exception fails the request and a warning per host floods the log.
+
+
+def cost_warnings(caplog):
+    return [r for r in caplog.records if r.levelno >= logging.WARNING
+            and r.name == cost_table.__name__]
+
+
+def ask_often(t):
+    """Two requests for vm1, each weighing the three hosts."""
+    return [t.cost_s('vm1', h) for _ in range(2)
+            for h in ('host1', 'host2', 'host3')]
+
+
+@pytest.mark.parametrize('error', [MemoryError(), RecursionError('deep'),
+                                   ValueError('odd'), OverflowError()])
+def test_a_snapshot_that_cannot_be_loaded_is_one_warning(
+        snap_file, monkeypatch, caplog, error):
+    def load(path):
+        raise error
+    monkeypatch.setattr(model, 'load', load)
+    t = table(snap_file)
+    with caplog.at_level(logging.WARNING):
+        assert ask_often(t) == [None] * 6
+    [warned] = cost_warnings(caplog)
+    assert type(error).__name__ in warned.getMessage()
+
+
+def test_a_cost_that_cannot_be_computed_is_one_warning_per_file(
+        snap_file, monkeypatch, caplog):
+    def broken(self, state, vm):
+        raise ZeroDivisionError('float division by zero')
+    monkeypatch.setattr(cost_table.CostTable, '_costs_for', broken)
+    t = table(snap_file)
+    with caplog.at_level(logging.WARNING):
+        assert ask_often(t) == [None] * 6
+        assert len(cost_warnings(caplog)) == 1
+        # a new version of the file: one more warning, then quiet again
+        publish(snap_file, snapshot_doc(FAST_HOST3), mtime=NOW - 1)
+        assert ask_often(t) == [None] * 6
+    assert len(cost_warnings(caplog)) == 2
+    monkeypatch.undo()
+    publish(snap_file, snapshot_doc(FAST_HOST3), mtime=NOW - 2)
+    assert t.cost_s('vm1', 'host3') == pytest.approx(1.43, abs=0.01)
+
+
+def test_an_invalid_file_is_one_warning_until_it_changes(snap_file, caplog):
+    snap_file.write_text('{"version": 1.0}')
+    t = table(snap_file)
+    with caplog.at_level(logging.WARNING):
+        assert ask_often(t) == [None] * 6
+    [warned] = cost_warnings(caplog)
+    assert '$.version: got 1.0' in warned.getMessage()
+    publish(snap_file, snapshot_doc(FAST_HOST3))
+    assert t.cost_s('vm1', 'host3') == pytest.approx(1.43, abs=0.01)
+
+
+def test_a_fifo_is_no_opinion_without_waiting(tmp_path, caplog):
+    fifo = tmp_path / 'snapshot.json'
+    os.mkfifo(fifo)
+    with caplog.at_level(logging.WARNING):
+        assert ask_often(table(fifo)) == [None] * 6
+    [warned] = cost_warnings(caplog)
+    assert 'a FIFO' in warned.getMessage()
+
+
+def test_a_broken_calibration_keeps_the_default_constants(
+        snap_file, tmp_path, monkeypatch):
+    cal = tmp_path / 'calibration.json'
+    _calibration(cal, 0.48)
+
+    def load(path, field):
+        raise MemoryError()
+    monkeypatch.setattr(cost_table.document, 'load', load)
+    t = cost_table.CostTable(str(snap_file), max_age_s=600,
+                             clock=lambda: NOW, calibration_path=str(cal))
+    assert t.cost_s('vm1', 'host3') is not None
+    assert t.options.params == cost.CostParams()
+
+
+def test_the_weigher_is_neutral_when_its_table_fails(weigher_mod,
+                                                     monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError('no table')
+    monkeypatch.setattr(cost_table, 'CostTable', broken)
+    w = weigher_mod.MigrationCostWeigher()
+    with caplog.at_level(logging.WARNING):
+        assert [w._weigh_object(host(h), spec('vm1'))
+                for h in ('host2', 'host3') * 2] == [0.0] * 4
+    assert len([r for r in caplog.records
+                if r.name == weigher_mod.__name__]) == 1
