@@ -233,6 +233,9 @@ def main(argv=None):
                    help='the deadline the grid aborted pre-copy at')
     p.add_argument('--baseline-ref', default='f13a0fc',
                    help='git revision whose model is the "before" baseline')
+    p.add_argument('--train-history',
+                   help='take the fit\'s records from this history (same '
+                        'filter) and hold out every record of HISTORY')
     p.add_argument('--calibration-out',
                    help='write the training fit here (JSON)')
     args = p.parse_args(argv)
@@ -250,12 +253,22 @@ def main(argv=None):
     residents = resident_guesses(records)
     train, test, test_idx = [], [], []
     for i, rec in enumerate(records):
-        if (link_of(i, rec) in train_links
+        if (not args.train_history and link_of(i, rec) in train_links
                 and rec.before.memory_mib == args.train_memory):
             train.append(rec)
         else:
             test.append(rec)
             test_idx.append(i)
+    if args.train_history:
+        others = jsonl.load(args.train_history)
+        other_meta = pathlib.Path(f'{args.train_history}.meta.json')
+        other_runs = (json.loads(other_meta.read_text()).get('runs', [])
+                      if other_meta.exists() else [])
+        train = [rec for i, rec in enumerate(others)
+                 if (other_runs[i]['link_mbit'] if i < len(other_runs)
+                     else round(rec.before.path_gbit_s * 1000))
+                 in train_links
+                 and rec.before.memory_mib == args.train_memory]
     print(f'{len(records)} records: {len(train)} to fit (links '
           f'{sorted(train_links)} Mbit/s, {args.train_memory} MiB guests), '
           f'{len(test)} held out')

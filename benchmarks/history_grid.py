@@ -96,6 +96,9 @@ def parse_args(argv):
                    help='the steps\' downtime target')
     p.add_argument('--deadline-s', type=float, default=60.0,
                    help='abort a pre-copy still running after this long')
+    p.add_argument('--short-window-ms', type=int, default=0,
+                   help='[libvirt] dirty_rate_short_window_ms of the '
+                        'driver\'s measurements (0: none)')
     p.add_argument('--nodes', default='node2,node3',
                    help='the two testbed nodes to migrate between (their '
                         'links are reshaped)')
@@ -267,8 +270,12 @@ def main(argv=None):
     a, b = args.nodes.split(',')
     nodes = (a, b)
     links_before = {n: testbed.node(n, state)['link_mbit_s'] for n in nodes}
-    drivers = {n: libvirt_driver.LibvirtDriver(
-        fixtures.testbed_driver_conf(testbed.node(n, state))) for n in nodes}
+    drivers = {}
+    for n in nodes:
+        conf = fixtures.testbed_driver_conf(testbed.node(n, state))
+        conf.set_override('dirty_rate_short_window_ms',
+                          args.short_window_ms, 'libvirt')
+        drivers[n] = libvirt_driver.LibvirtDriver(conf)
     total = (len(args.sizes) * len(args.rates) * len(args.links)
              * len(args.algorithms) * args.repeat)
     out = Output(args.output, {

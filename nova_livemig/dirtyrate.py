@@ -49,7 +49,7 @@ LINEAR_TOLERANCE = 0.1
 #: window): ``1 - exp(-3)`` is 95 % of the set dirtied in one window
 MAX_SATURATION = 3.0
 #: at most this many samples per VM (the driver takes a handful)
-MAX_SAMPLES = 32
+MAX_SAMPLES = 64
 
 _WINDOW = validation.number(minimum=0, maximum=3600, exclusive=True)
 _RATE = validation.number(minimum=0, maximum=10 ** 7)

@@ -77,8 +77,9 @@ OPTS = [
                    ('uuid', 'the domain UUID (Nova instance UUID)'),
                    ('name', 'the domain name')],
                help='What identifies a VM in snapshots and steps.'),
-    # at most 31: with the long window, every VM's samples stay within
-    # the 32 a report may carry (nova_livemig.dirtyrate.MAX_SAMPLES)
+    # at most 31: with as many short windows and the long one, every
+    # VM's samples stay within the 64 a report may carry
+    # (nova_livemig.dirtyrate.MAX_SAMPLES)
     cfg.IntOpt('dirty_rate_windows', default=3, min=1, max=31,
                help='Short windows over which the dirty rate of each guest '
                     'is measured; the driver reports their mean and their '
@@ -110,6 +111,29 @@ OPTS = [
                     'working sets the guest rewrites in less than about '
                     'three times this\n\n'
                     'Related options:\n\n* ``dirty_rate_window_s``\n'),
+    cfg.IntOpt('dirty_rate_short_window_ms', default=0, min=0, max=999,
+               help='Milliseconds of ``dirty_rate_windows`` more windows, '
+                    'measured first, through QEMU\'s ``calc-dirty-rate`` '
+                    'with ``calc-time-unit: millisecond`` (QEMU 8.2 or '
+                    'later), which libvirt\'s API does not offer: the '
+                    'driver sends it to the QEMU monitor itself, and '
+                    'libvirt marks each guest measured so as tainted '
+                    '(``custom-monitor``) in its log. A guest that '
+                    'rewrites its working set in less than a second reads '
+                    'the same on every 1 s window whatever its rate; a '
+                    'shorter window tells a guest writing 80 MiB/s from '
+                    'one writing 160 MiB/s over 64 MiB (doc/calibration.md) '
+                    'and so whether pre-copy can converge.\n\n'
+                    'Possible values:\n\n'
+                    '* 0: no short window (the default)\n'
+                    '* 250: what the testbed measurements used\n\n'
+                    'Related options:\n\n'
+                    '* ``dirty_rate_sample_pages``\n'),
+    cfg.IntOpt('dirty_rate_sample_pages', default=8192, min=1, max=100000,
+               help='Pages per GiB of guest memory a short window '
+                    '(``dirty_rate_short_window_ms``) samples; QEMU\'s '
+                    'default of 512 reads a 256 MiB guest from 128 pages, '
+                    'too few for a window of a quarter second.'),
     cfg.ListOpt('compression_methods', default=['xbzrle'],
                 help='Methods of the ``compress`` algorithm '
                      '(``VIR_MIGRATE_PARAM_COMPRESSION``).\n\n'

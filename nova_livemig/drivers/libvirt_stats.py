@@ -14,6 +14,7 @@ functional test checks them against libvirt-python).
 'completed'
 """
 
+import json
 import statistics
 
 from nova_livemig import dirtyrate
@@ -254,3 +255,46 @@ def vm_entry(vm_id, host, dom_info, cpu_time_ns_before, wall_s,
     if samples:
         vm['dirty_rate_samples'] = dirtyrate.to_primitive(samples)
     return vm
+
+
+def qmp_calc_dirty_rate(window_ms, sample_pages):
+    """The QMP command that starts a dirty-rate window of ``window_ms``.
+
+    >>> qmp_calc_dirty_rate(250, 8192)  # doctest: +NORMALIZE_WHITESPACE
+    '{"execute": "calc-dirty-rate", "arguments": {"calc-time": 250,
+    "calc-time-unit": "millisecond", "sample-pages": 8192}}'
+    """
+    return json.dumps({'execute': 'calc-dirty-rate', 'arguments': {
+        'calc-time': int(window_ms), 'calc-time-unit': 'millisecond',
+        'sample-pages': int(sample_pages)}})
+
+
+#: the QMP command that reads the last window's result
+QMP_QUERY_DIRTY_RATE = json.dumps({
+    'execute': 'query-dirty-rate',
+    'arguments': {'calc-time-unit': 'millisecond'}})
+
+
+def qmp_dirty_rate(reply):
+    """The MiB/s of a ``query-dirty-rate`` reply, None while the window
+    is still measuring.
+
+    :param reply: the reply's JSON text
+    :raises ValueError: a reply that is not a dirty-rate result (an
+        error from QEMU included)
+
+    >>> qmp_dirty_rate('{"return": {"status": "measured", '
+    ...                '"dirty-rate": 152, "calc-time": 250}}')
+    152.0
+    >>> qmp_dirty_rate('{"return": {"status": "measuring"}}') is None
+    True
+    """
+    try:
+        result = json.loads(reply)['return']
+        status = result['status']
+        if status != 'measured':
+            return None
+        return float(result['dirty-rate'])
+    except (TypeError, KeyError, ValueError) as err:
+        raise ValueError(f'not a query-dirty-rate result: {reply[:200]!r}'
+                         ) from err

@@ -2,6 +2,7 @@
 guest sampled at once, window by window, short windows then the long one,
 and the VM entries carrying every window as ``dirty_rate_samples``."""
 
+import json
 import types
 
 import pytest
@@ -78,10 +79,35 @@ class Conn:
                 for d in doms]
 
 
-def _measure(lvd, monkeypatch, **opts):
+class Qemu:
+    """``libvirt_qemu``: the monitor of each :class:`Dom`."""
+
+    def __init__(self, events, refuse=()):
+        self.events, self.refuse = events, refuse
+
+    def qemuMonitorCommand(self, dom, command, flags):
+        cmd = json.loads(command)
+        if dom.name() in self.refuse:
+            raise libvirt.libvirtError('unknown command calc-time-unit')
+        if cmd['execute'] == 'calc-dirty-rate':
+            args = cmd['arguments']
+            assert args['calc-time-unit'] == 'millisecond'
+            self.events.append(('qmp', dom.name(), args['calc-time'],
+                                args['sample-pages']))
+            dom.window_s = args['calc-time'] / 1000.0
+            return '{"return": {}}'
+        assert cmd['execute'] == 'query-dirty-rate'
+        return json.dumps({'return': {
+            'status': 'measured', 'calc-time': dom.window_s * 1000,
+            'dirty-rate': round(dirtyrate.window_rate_mib_s(
+                dom.rate_mib_s, dom.wws_mib, dom.window_s))}})
+
+
+def _measure(lvd, monkeypatch, refuse=(), **opts):
     events = []
     doms = [Dom('busy', events, 160.0, 64.0),
             Dom('calm', events, 10.0, 400.0)]
+    monkeypatch.setattr(lvd, 'libvirt_qemu', Qemu(events, refuse))
     monkeypatch.setattr(lvd, 'time', types.SimpleNamespace(
         monotonic=lambda: 0.0,
         sleep=lambda s: events.append(('sleep', s))))
@@ -126,6 +152,38 @@ def test_the_report_shows_the_busy_guests_working_set(lvd, monkeypatch):
     assert dirtyrate.estimate(samples['calm']).wws_mib is None
 
 
+def test_short_windows_through_the_monitor_tell_the_true_rate(
+        lvd, monkeypatch):
+    _host, vms, events = _measure(lvd, monkeypatch,
+                                  dirty_rate_short_window_ms=250,
+                                  dirty_rate_sample_pages=4096)
+    qmp = [e for e in events if e[0] == 'qmp']
+    # three quarter-second windows of both guests, then libvirt's
+    assert [e[2:] for e in qmp] == [(250, 4096)] * 6
+    assert events.index(qmp[-1]) < events.index(
+        next(e for e in events if e[0] == 'start'))
+    busy = vms['busy']
+    assert [s['window_s'] for s in busy['dirty_rate_samples']] == \
+        [0.25] * 3 + [1.0] * 3 + [3.0]
+    # the reported rate is the shortest windows' mean: 160 MiB/s over
+    # 64 MiB reads 119 on a quarter second, 59 on a second
+    assert busy['dirty_rate_mib_s'] == 119.0
+    est = dirtyrate.estimate(tuple((s['window_s'], s['mib_s'])
+                                   for s in busy['dirty_rate_samples']))
+    assert est.rate_mib_s == pytest.approx(160.0, rel=0.1)
+    assert est.wws_mib == pytest.approx(64.0, rel=0.1)
+
+
+def test_a_qemu_without_millisecond_windows_keeps_libvirts(
+        lvd, monkeypatch):
+    _host, vms, _events = _measure(lvd, monkeypatch, refuse=('busy',),
+                                   dirty_rate_short_window_ms=250)
+    assert [s['window_s'] for s in vms['busy']['dirty_rate_samples']] == \
+        [1.0] * 3 + [3.0]
+    assert [s['window_s'] for s in vms['calm']['dirty_rate_samples']] == \
+        [0.25] * 3 + [1.0] * 3 + [3.0]
+
+
 def test_no_long_window(lvd, monkeypatch):
     _host, vms, events = _measure(lvd, monkeypatch,
                                   dirty_rate_long_window_s=0,
@@ -154,4 +212,6 @@ def test_the_options(lvd):
             conf.set_override(key, bad, 'libvirt')
     # the most windows a measurement takes fit in one report
     opts = {o.name: o for o in conf_mod.libvirt.OPTS}
-    assert opts['dirty_rate_windows'].type.max + 1 <= dirtyrate.MAX_SAMPLES
+    # short windows, as many 1 s ones and the long one
+    assert (2 * opts['dirty_rate_windows'].type.max + 1
+            <= dirtyrate.MAX_SAMPLES)
