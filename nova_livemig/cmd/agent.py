@@ -16,6 +16,7 @@ from oslo_log import log as logging
 from nova_livemig import cmd
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
+from nova_livemig import loglines
 from nova_livemig import plugins
 from nova_livemig import rpc
 from nova_livemig import signing
@@ -34,7 +35,10 @@ def build_conf(argv):
     """The agent's :class:`~oslo_config.cfg.ConfigOpts`, parsed.
 
     :param argv: command line arguments, without the program name
+    :raises InvalidInput: naming ``--config-file``, for one that is not a
+        regular file
     """
+    conf_mod.check_config_files(conf_mod.config_files_in(argv))
     conf = cfg.ConfigOpts()
     conf_mod.register_opts(conf)
     logging.register_options(conf)
@@ -52,8 +56,9 @@ def main(argv=None, stop_event=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         conf = build_conf(argv)
-    except (cfg.Error, ValueError) as err:
-        print(f'nova-livemig-agent: {err}', file=sys.stderr)
+    except (cfg.Error, ValueError, exception.LivemigError) as err:
+        print(f'nova-livemig-agent: {loglines.printable(str(err))}',
+              file=sys.stderr)
         return 2
     logging.setup(conf, PROJECT)
     stop = stop_event or threading.Event()
@@ -80,7 +85,15 @@ def main(argv=None, stop_event=None):
         LOG.warning('[message_security] key_file is unset: this agent '
                     'signs nothing and takes steps from anyone on the bus')
     service = agent_mod.Agent(conf, driver, transport, security=security)
-    service.start()
+    try:
+        service.start()
+    except Exception as err:  # noqa: BLE001 - the driver refused the URL
+        failed = redact.serving_failed(err, conf)
+    if failed is not None:
+        redact.start_failed('nova-livemig-agent', failed, conf, LOG)
+        # the server did not start: stopping it would wait for ever
+        _stop_quietly(rpc.cleanup, transport)
+        return 2
     try:
         while not stop.wait(1.0):
             pass
@@ -88,6 +101,14 @@ def main(argv=None, stop_event=None):
         service.stop()
         rpc.cleanup(transport)
     return 0
+
+
+def _stop_quietly(stop, arg):
+    """Undo a start that failed half-way; what fails then is known."""
+    try:
+        stop(arg)
+    except Exception as err:  # noqa: BLE001 - the start failed already
+        LOG.debug('cleaning up after a failed start: %s', err)
 
 
 if __name__ == '__main__':

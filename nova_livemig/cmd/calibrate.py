@@ -18,6 +18,7 @@ from nova_livemig import exception
 from nova_livemig import textfile
 from nova_livemig.calibration import document
 from nova_livemig.calibration import fit
+from nova_livemig.cmd import arguments
 from nova_livemig.conf import cost_model
 from nova_livemig.history import jsonl
 from nova_livemig.history import record
@@ -57,6 +58,7 @@ def run(args, conf):
 
     :raises LivemigError: on a bad file or argument (exit status 2)
     """
+    arguments.check_output(args.output, '--output')
     if len(args.history) > MAX_FILES:
         raise exception.InvalidInput('--history', f'{len(args.history)} '
                                      'files', f'at most {MAX_FILES} files')

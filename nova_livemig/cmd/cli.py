@@ -67,11 +67,14 @@ def build_conf(args, messaging=True):
         (before and after the sub-command) are read in that order
     :param messaging: False for a command that never touches the bus: its
         configuration is then read without loading oslo.messaging
+    :raises InvalidInput: naming ``--config-file``, for one that is not a
+        regular file (a FIFO would block oslo.config for ever)
     """
     conf = cfg.ConfigOpts()
     conf_mod.register_opts(conf, messaging=messaging)
     files = (list(getattr(args, 'config_file', None) or [])
              + list(getattr(args, 'sub_config_file', None) or []))
+    conf_mod.check_config_files(files)
     conf([], project='nova-livemig', default_config_files=files or None,
          default_config_dirs=[] if files else None)
     return conf
@@ -113,6 +116,19 @@ def _add_planning(parser):
     _add_format(parser.add_argument_group('output (both modes)'))
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors on one printable line of bounded length
+    (no usage block: ``--help`` shows it)."""
+
+    def error(self, message):
+        text = loglines.printable(message)
+        if len(text) > loglines.MAX_LINE_CHARS:
+            text = (f'{text[:loglines.MAX_LINE_CHARS - 40]}... (a message '
+                    f'of {len(text)} characters)')
+        self.exit(2, f'{self.prog}: error: {text} (see {self.prog} '
+                     '--help)\n')
+
+
 def _parser():
     """:returns: the nova-livemig argument parser"""
     from nova_livemig.cmd import calibrate
@@ -121,7 +137,7 @@ def _parser():
     from nova_livemig.cmd import history
     from nova_livemig.cmd import whatif
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog='nova-livemig',
         description='Cost-aware live-migration planning for OpenStack Nova.')
     parser.add_argument('--version', action='version',

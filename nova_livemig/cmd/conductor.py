@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from nova_livemig import cmd
 from nova_livemig import conf as conf_mod
 from nova_livemig import exception
+from nova_livemig import loglines
 from nova_livemig import rpc
 from nova_livemig import signing
 from nova_livemig.cmd import redact
@@ -48,7 +49,10 @@ def build_conf(argv):
     """The conductor's :class:`~oslo_config.cfg.ConfigOpts`, parsed.
 
     :param argv: command line arguments, without the program name
+    :raises InvalidInput: naming ``--config-file``, for one that is not a
+        regular file
     """
+    conf_mod.check_config_files(conf_mod.config_files_in(argv))
     conf = cfg.ConfigOpts()
     conf_mod.register_opts(conf)
     conf.register_cli_opts(CLI_OPTS)
@@ -134,8 +138,9 @@ def main(argv=None, stop_event=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         conf = build_conf(argv)
-    except (cfg.Error, ValueError) as err:
-        print(f'nova-livemig-conductor: {err}', file=sys.stderr)
+    except (cfg.Error, ValueError, exception.LivemigError) as err:
+        print(f'nova-livemig-conductor: {loglines.printable(str(err))}',
+              file=sys.stderr)
         return 2
     logging.setup(conf, PROJECT)
     transport = None
@@ -174,7 +179,20 @@ def main(argv=None, stop_event=None):
     LOG.info('conductor %s, executor %s, transport %s',
              running.conductor.host, conf.conductor.executor,
              rpc.masked_url(conf.transport_url))
-    running.start()
+    try:
+        running.start()
+    except Exception as err:  # noqa: BLE001 - the driver refused the URL
+        failed = redact.serving_failed(err, conf)
+    if failed is not None:
+        redact.start_failed('nova-livemig-conductor', failed, conf, LOG)
+        # the server did not start: stopping it would wait for ever
+        for transport in (running.notification_transport,
+                          running.transport):
+            try:
+                rpc.cleanup(transport)
+            except Exception as err:  # noqa: BLE001 - failed already
+                LOG.debug('cleaning up after a failed start: %s', err)
+        return 2
     try:
         while not stop.wait(1.0):
             pass

@@ -28,6 +28,8 @@ import sys
 import time
 
 from nova_livemig import exception
+from nova_livemig import validation
+from nova_livemig.cmd import arguments
 from nova_livemig.conductor import views
 
 #: extra ``register_opts`` callables (every group is in conf.MODULES)
@@ -40,6 +42,12 @@ INPUT_ERRORS = ('InvalidInput', 'NotFound', 'InvalidSnapshot', 'InvalidPlan')
 LIST_LIMIT = 50
 #: seconds between two progress updates while a plan is followed
 INTERVAL_S = 1.0
+#: the longest --interval (an hour)
+MAX_INTERVAL_S = 3600
+#: the largest --limit (the conductor pages at most this many plans)
+MAX_LIMIT = 1000
+#: the largest --older-than-days (the conductor's bound, a century)
+MAX_DAYS = 36500
 
 
 def add_plan_arguments(parser):
@@ -50,13 +58,15 @@ def add_plan_arguments(parser):
         'create, list, show, execute, abort, purge')
     group.add_argument('--dry-run', action='store_true',
                        help='create: record the plan, never execute it')
-    group.add_argument('--limit', type=int, metavar='N',
+    group.add_argument('--limit', type=arguments.bounded_int(1, MAX_LIMIT),
+                       metavar='N',
                        help='list: at most N plans, newest first (default '
                             f'{LIST_LIMIT}; the conductor pages at most 1000)')
     group.add_argument('--marker', metavar='PLAN_ID',
                        help='list: the page after this plan (the last one '
                             'of the previous page)')
-    group.add_argument('--older-than-days', type=int, metavar='N',
+    group.add_argument('--older-than-days',
+                       type=arguments.bounded_int(0, MAX_DAYS), metavar='N',
                        help='purge: delete the finished plans (completed, '
                             'failed, aborted, dry-run) that finished more '
                             'than N days ago, with their steps; default: '
@@ -108,9 +118,11 @@ def _call(func, *args):
             'running on the same transport_url?)') from err
 
 
-def _positive(name, value):
-    if not value > 0 or value != value:
-        raise exception.InvalidInput(name, value, 'a positive number')
+def _positive(name, value, maximum):
+    # NaN fails both comparisons, infinity the second
+    if not 0 < value <= maximum:
+        raise exception.InvalidInput(name, value, 'a positive number, at '
+                                     f'most {maximum:g}')
     return value
 
 
@@ -127,13 +139,21 @@ def _resolve_interval(args):
     # as given (nova_livemig.cmd.cli refuses it for another mode)
     if args.interval is None:
         args.interval = INTERVAL_S
-    _positive('--interval', args.interval)
+    _positive('--interval', args.interval, MAX_INTERVAL_S)
 
 
 def run_plan(args, conf, api=None, out=None):
     """Run one ``plan`` action; returns the exit status."""
     out = out or sys.stdout
     _resolve_interval(args)
+    # what the conductor would refuse is refused here, before the
+    # transport is even checked
+    arguments.check_names([
+        ('ID', args.plan_id, arguments.PLAN_ID),
+        ('--marker', getattr(args, 'marker', None), arguments.PLAN_ID),
+        ('--policy', getattr(args, 'policy', None), validation.NAME),
+        ('--vm', getattr(args, 'vm', None), validation.NAME),
+        ('--host', getattr(args, 'host', None), validation.NAME)])
     api = api or conductor_api(conf)
     action = args.action
     if action in ('show', 'execute', 'abort') and not args.plan_id:
@@ -178,6 +198,8 @@ def run_migrate(args, conf, api=None, out=None):
     """``migrate VM [--to HOST]``; returns the exit status."""
     out = out or sys.stdout
     _resolve_interval(args)
+    arguments.check_names([('VM', args.vm, validation.NAME),
+                           ('--to', args.to, validation.NAME)])
     api = api or conductor_api(conf)
     view = _call(api.migrate_vm, args.vm, args.to)
     return _follow(api, view, args, out)

@@ -23,6 +23,7 @@ import sys
 from nova_livemig import exception
 from nova_livemig import textfile
 from nova_livemig import validation
+from nova_livemig.cmd import arguments
 
 HISTORY_ACTIONS = ('export',)
 #: records read from the database at a time
@@ -177,6 +178,7 @@ def run(args, conf, out=None, err=None):
     err = err or sys.stderr
     limit = parse_limit(args.limit)
     since = parse_since(args.since)
+    arguments.check_output(args.output, '--output')
     db = open_database(conf)
 
     def produce(write):

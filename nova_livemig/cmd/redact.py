@@ -131,18 +131,54 @@ def get_transport(conf):
 
     from nova_livemig import rpc
     try:
+        _check_ports(conf)
         return rpc.get_transport(conf)
     except (ValueError, oslo_messaging.InvalidTransportURL,
             oslo_messaging.DriverLoadFailure, ImportError) as err:
         # a parser's words may quote part of a password (ValueError)
         why = ('it does not parse' if isinstance(err, ValueError)
                else scrub(err, conf))
+        if isinstance(err, _BadPort):
+            why = str(err)
         raise exception.InvalidInput(
             '[DEFAULT] transport_url', masked_url(conf.transport_url),
             f'a transport URL oslo.messaging can load ({why}), such as '
             'rabbit://USER@HOST:PORT/VHOST with ":PASSWORD" after USER, '
             'any "/", "@", ":", "%" or "#" in the password '
             'percent-encoded') from None
+
+
+class _BadPort(ValueError):
+    pass
+
+
+def _check_ports(conf):
+    """Refuse a port out of 1 to 65535 before a driver sees it: the
+    drivers parse it only when they connect, and fail with a traceback
+    when the daemon starts its RPC server."""
+    import oslo_messaging
+    if not conf.transport_url:
+        return
+    url = oslo_messaging.TransportURL.parse(conf, conf.transport_url)
+    for host in url.hosts:
+        if host.port is not None and not 0 < host.port <= MAX_PORT:
+            raise _BadPort(f'port {host.port} of host number '
+                           f'{url.hosts.index(host) + 1} is not 1 to '
+                           f'{MAX_PORT}')
+
+
+#: the largest TCP port
+MAX_PORT = 65535
+
+
+def serving_failed(err, conf):
+    """The error of a daemon whose RPC server did not start: the bus
+    driver refused ``[DEFAULT] transport_url`` (shown masked; the
+    driver's words scrubbed of every secret)."""
+    return exception.InvalidInput(
+        '[DEFAULT] transport_url', masked_url(conf.transport_url),
+        'a URL the message bus driver can serve on (starting the RPC '
+        f'server failed: {scrub(err, conf)})')
 
 
 def start_failed(prog, err, conf, log):

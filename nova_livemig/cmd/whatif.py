@@ -25,6 +25,7 @@ from nova_livemig import graph as graph_mod
 from nova_livemig import model
 from nova_livemig import policies
 from nova_livemig.calibration import document
+from nova_livemig.cmd import arguments
 from nova_livemig.cmd import outcome
 from nova_livemig.cmd import tables
 from nova_livemig.cmd.picture import drawing
@@ -68,6 +69,9 @@ OFFLINE_OPTIONS = {'snapshot': '--snapshot',
                    'calibration': '--calibration',
                    'graph': '--graph', 'no_schedule': '--no-schedule'}
 
+
+#: the largest --max-downtime-ms (a day)
+MAX_DOWNTIME_MS = 86400000
 
 #: policies whose plans are scheduled and summarised by default
 SCHEDULED_POLICIES = ('consolidate', 'balance', 'drain')
@@ -157,10 +161,11 @@ def _options(args, conf):
     options = planner.options_from(conf, calibration=cal)
     value = args.max_downtime_ms
     if value is not None:
-        if not math.isfinite(value) or value <= 0:
+        if not math.isfinite(value) or not 0 < value <= MAX_DOWNTIME_MS:
             raise exception.InvalidInput(
                 '--max-downtime-ms', value,
-                'a positive, finite number of milliseconds')
+                'a positive, finite number of milliseconds, at most '
+                f'{MAX_DOWNTIME_MS:g}')
         options = dataclasses.replace(options, max_downtime_ms=value)
     if not options.algorithms:
         raise exception.InvalidInput(
@@ -219,6 +224,8 @@ def run(args, conf):
         raise exception.InvalidInput(
             '--snapshot', None, 'a snapshot file to plan offline from (or '
             'an action: create, list, show, execute, abort, purge)')
+    arguments.check_output(args.output, '--output')
+    arguments.check_output(args.graph, '--graph')
     options = _options(args, conf)
     policy = policies.load_policy(args.policy, '--policy')
     snapshot = model.load(args.snapshot)
