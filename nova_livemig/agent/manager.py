@@ -29,6 +29,7 @@ from nova_livemig import loglines
 from nova_livemig import messages
 from nova_livemig import rpc
 from nova_livemig import signing
+from nova_livemig import validation
 from nova_livemig.agent import steps
 from nova_livemig.agent import tuning
 from nova_livemig.conductor import rpcapi
@@ -293,6 +294,16 @@ class Agent(tuning.TuningMixin):
                                   result=None).to_primitive()
 
 
+def _bad_step_id(step_id):
+    """The :class:`~nova_livemig.exception.InvalidInput` of a step id that
+    is not a name (:data:`nova_livemig.validation.NAME`), else None."""
+    try:
+        validation.NAME.check('step_id', step_id)
+    except exception.InvalidInput as err:
+        return err
+    return None
+
+
 class AgentEndpoint:
     """The RPC methods of an agent (version 1.1; see
     :class:`~nova_livemig.agent.rpcapi.AgentAPI`). Each validates its input
@@ -362,10 +373,9 @@ class AgentEndpoint:
     def abort_migration(self, ctxt, step_id):
         if self._refused(ctxt, 'abort_migration', step_id=step_id):
             return
-        if not isinstance(step_id, str) or not step_id:
-            LOG.error('abort_migration rejected: %s', loglines.clipped(
-                exception.InvalidInput('step_id', step_id,
-                                       'a non-empty string')))
+        err = _bad_step_id(step_id)
+        if err is not None:
+            LOG.error('abort_migration rejected: %s', err)
             return
         self._agent.abort_migration(step_id)
 
@@ -381,9 +391,8 @@ class AgentEndpoint:
     @oslo_messaging.expected_exceptions(exception.LivemigError)
     def get_job(self, ctxt, step_id):
         self._call_refused(ctxt, 'get_job', step_id=step_id)
-        if not isinstance(step_id, str) or not step_id:
-            err = loglines.clipped(exception.InvalidInput(
-                'step_id', step_id, 'a non-empty string'))
+        err = _bad_step_id(step_id)
+        if err is not None:
             LOG.error('get_job rejected: %s', err)
             raise err
         return self._agent.get_job(step_id)

@@ -132,6 +132,19 @@ def test_a_huge_garbled_step_id_is_logged_briefly(caplog):
     assert stub.calls == []
 
 
+@pytest.mark.parametrize('step_id', ['x' * 1_000_000, 'p1\x1b[2J',
+                                     '\ud800', '', 7])
+def test_a_step_id_that_is_not_a_name_reaches_no_agent(caplog, step_id):
+    endpoint, stub = _endpoint(require_signed=False)
+    err = _invoke(endpoint, {}, 'get_job', {'step_id': step_id})
+    assert isinstance(err, exception.InvalidInput)
+    assert err.field == 'step_id' and len(str(err)) < 1000
+    endpoint.abort_migration({}, step_id)
+    assert stub.calls == []
+    assert all(len(r.getMessage()) < 1000 and r.getMessage().isprintable()
+               for r in caplog.records)
+
+
 # In-process: the conductor's AgentAPI and a real agent --------------------
 
 class Recorder:
