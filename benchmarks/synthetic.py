@@ -54,8 +54,29 @@ def _dirty_rate(rng):
     return round(min(rng.lognormvariate(math.log(15.0), 1.8), 4000.0), 1)
 
 
+#: (scale, weight): host sizes of a mixed fleet, as a multiple of the
+#: class's vcpus and memory (small, standard, large)
+MIXED_SIZES = ((0.5, 0.35), (1.0, 0.40), (2.0, 0.25))
+
+
+def generate_mixed(n_hosts=2000, n_vms=20000, seed=0, sizes=MIXED_SIZES,
+                   **kwargs):
+    """:func:`generate` with hosts of several sizes in every rack and
+    aggregate: each host's vcpus and memory scaled by a factor drawn from
+    ``sizes``. VMs land on hosts picked at random where they fit, so small
+    hosts end up fuller than large ones, as in a cloud grown over years.
+
+    >>> doc = generate_mixed(n_hosts=80, n_vms=400, seed=1)
+    >>> sorted({h['vcpus'] for h in doc['hosts']})
+    [32, 48, 64, 96, 128, 192]
+    """
+    return generate(n_hosts=n_hosts, n_vms=n_vms, seed=seed,
+                    host_sizes=sizes, **kwargs)
+
+
 def generate(n_hosts=10000, n_vms=100000, rack_size=40, spines=4, seed=0,
-             maintenance_fraction=0.005, down_fraction=0.002):
+             maintenance_fraction=0.005, down_fraction=0.002,
+             host_sizes=None):
     """A snapshot v1 document (plain dicts and lists, not yet validated).
 
     :param n_hosts: compute hosts
@@ -63,6 +84,8 @@ def generate(n_hosts=10000, n_vms=100000, rack_size=40, spines=4, seed=0,
     :param rack_size: hosts per rack (one ToR switch each)
     :param spines: spine switches; each ToR has a 100 Gbit/s uplink to each
     :param seed: the only source of randomness
+    :param host_sizes: ``((scale, weight), ...)``: scale each host's vcpus
+        and memory by a factor drawn from these (None: one size per class)
     :returns: a dict in snapshot format v1
     """
     rng = random.Random(seed)
@@ -72,9 +95,14 @@ def generate(n_hosts=10000, n_vms=100000, rack_size=40, spines=4, seed=0,
     tors = [f'tor-{r:03d}' for r in range(n_racks)]
     spine_names = [f'spine-{s}' for s in range(spines)]
     hosts, links = [], []
+    size_rng = random.Random(seed + 101)  # the default fleet stays as it was
     for i in range(n_hosts):
         rack = i // rack_size
         cls, vcpus, memory_mib, ratio, _ = classes[rack_class[rack]]
+        if host_sizes:
+            scale = size_rng.choices([s for s, _ in host_sizes],
+                                     [w for _, w in host_sizes])[0]
+            vcpus, memory_mib = int(vcpus * scale), int(memory_mib * scale)
         aggregates = [cls]
         if cls == 'general' and rack % 7 == 3:
             aggregates.append('ssd')

@@ -34,6 +34,11 @@ class PlanningOptions:
     :ivar left_out: ``((algorithm, reason), ...)``: allowed algorithms
         the planner may not choose, for lack of evidence
         (:mod:`nova_livemig.calibration.evidence`); plans list them
+    :ivar balance_max_moves: ``balance`` plans at most this many moves
+        (0: no limit)
+    :ivar balance_min_gain: ``balance`` stops narrowing when the best move
+        left lowers the spread by less than this
+        (:func:`nova_livemig.policies.spread.spread_gain`)
     """
     max_downtime_ms: float = 500.0
     algorithms: tuple = ('precopy', 'autoconverge', 'compress', 'postcopy',
@@ -48,6 +53,8 @@ class PlanningOptions:
     prefer_rack: bool = True
     max_migration_s: float | None = 900.0
     left_out: tuple = ()
+    balance_max_moves: int = 0
+    balance_min_gain: float = 0.02
 
     def left_out_primitive(self):
         """The JSON form of :attr:`left_out`, as plans carry it."""

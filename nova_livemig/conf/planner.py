@@ -80,6 +80,35 @@ OPTS = [
                      'Possible values:\n\n'
                      '* True: own rack first, then anywhere.\n'
                      '* False: the fewest hosts in use, wherever.\n'),
+    cfg.IntOpt('balance_max_moves', default=_DEFAULTS.balance_max_moves,
+               min=0,
+               help='The most migrations a ``balance`` plan may hold. Moves '
+                    'that bring a host under ``cpu_target_util`` come '
+                    'first, then those that narrow the spread most per '
+                    'second of migration, so a budget keeps the moves that '
+                    'buy most; the plan\'s summary shows the spread '
+                    'against the number of moves (``spread_by_moves``).'
+                    '\n\nPossible values:\n\n'
+                    '* 0: no limit; ``balance_min_gain`` alone stops.\n'
+                    '* A positive number of migrations. A budget smaller '
+                    'than the relief needs leaves hosts over the target; '
+                    'the plan lists them.\n\nRelated options:\n\n'
+                    '* ``balance_min_gain``\n* ``cpu_target_util``\n'),
+    cfg.FloatOpt('balance_min_gain', default=_DEFAULTS.balance_min_gain,
+                 min=0.0,
+                 help='``balance`` stops narrowing the spread when no move '
+                      'left gains this much. A move\'s gain is how much it '
+                      'lowers the sum, over the up hosts, of the squared '
+                      'distance of their CPU utilisation from the mean: '
+                      'moving 8 busy vcpus from a 64-vcpu host 20 points '
+                      'above the mean to one 20 points below gains about '
+                      '0.07, whatever the size of the cluster. Hosts over '
+                      '``cpu_target_util`` are relieved whatever the gain.'
+                      '\n\nPossible values:\n\n'
+                      '* 0: narrow while any move gains.\n'
+                      '* A larger value: fewer, larger moves and a wider '
+                      'spread left.\n\nRelated options:\n\n'
+                      '* ``balance_max_moves``\n'),
     cfg.FloatOpt('max_migration_s', default=_DEFAULTS.max_migration_s,
                  min=1.0,
                  help='A migration predicted to take longer than this many '
@@ -176,4 +205,6 @@ def options_from(conf, calibration=None):
         max_outgoing_per_host=group.max_outgoing_per_host,
         max_incoming_per_host=group.max_incoming_per_host,
         postcopy_min_saving=group.postcopy_min_saving,
-        prefer_rack=group.prefer_rack)
+        prefer_rack=group.prefer_rack,
+        balance_max_moves=group.balance_max_moves,
+        balance_min_gain=group.balance_min_gain)

@@ -10,10 +10,16 @@ stays (its host stays in use). Only hosts that are ``up`` take part.
 How (multi-resource best-fit decreasing around a kept set):
 
 1. Hosts holding pinned or unmovable VMs are kept. The others are ranked
-   fullest first, in the resource that binds the cluster (fewest
-   migrations: full hosts keep their VMs), and kept in that order until
-   the kept hosts can hold the demand in memory, vcpus and busy CPU: the
-   size of the lower bound.
+   by what they can hold, largest first (capacity in the resource that
+   binds the cluster, then in all), and among hosts of one size fullest
+   first (fewest migrations: full hosts keep their VMs), and kept in that
+   order until the kept hosts can hold the demand in memory, vcpus and
+   busy CPU: about the size of the lower bound. On mixed host sizes,
+   keeping the fullest hosts first would keep many small hosts where a
+   few large ones do. The demand is counted over the whole cluster, and
+   in a second packing per group of hosts that VMs may move between
+   (aggregates); the packing with fewer hosts in use, then fewer
+   migrations, wins.
 2. The VMs of the other hosts, largest first, go to the kept host they fit
    most tightly (least memory left), searched in sorted indexes per
    aggregate class (with ``options.prefer_rack``, the default, in their own
@@ -27,7 +33,8 @@ How (multi-resource best-fit decreasing around a kept set):
 Each move then takes the widest path and the fastest algorithm that meets
 the downtime target across the dirty-rate error. ``Plan.summary`` reports
 hosts in use before and after, the lower bound
-(:func:`nova_livemig.scheduling.bounds.active_hosts`), and power
+(:func:`nova_livemig.scheduling.bounds.active_hosts`, counting the hosts
+step 1 must keep), and power
 (:mod:`nova_livemig.policies.power`): a freed host saves its whole draw.
 """
 
@@ -59,24 +66,39 @@ def consolidate(snapshot, graph, options, algorithms):
 
     :returns: a :class:`~nova_livemig.plan.Plan`
     """
-    packer = _Packer(snapshot, graph, options, algorithms)
-    packer.pick_kept()
-    packer.place_pool()
-    packer.empty_more()
+    predictor = predictions.Predictor(options, algorithms)
+    finder = graph_mod.PathFinder(graph)
+    best = None
+    for grouped in (False, True):
+        packer = _Packer(snapshot, options, predictor, finder, grouped)
+        packer.pick_kept()
+        packer.place_pool()
+        packer.empty_more()
+        if best is None or packer.score() < best.score():
+            best = packer
+    packer = best
     moves, unplaced = build_moves(snapshot, packer.finder, packer.predictor,
                                   packer.destinations(),
                                   order=packer.source_order())
-    summary = summarize(snapshot, moves, options)
+    summary = summarize(snapshot, moves, options,
+                        kept=packer.must_keep())
     return plan.Plan(policy='consolidate', moves=tuple(moves),
                      unplaced=tuple(unplaced), summary=summary)
 
 
 class _Packer:
-    def __init__(self, snapshot, graph, options, algorithms):
+    """One packing. ``grouped``: each group of hosts that VMs may move
+    between keeps hosts until it holds its own demand; otherwise the
+    whole cluster keeps hosts until it holds the whole demand (promotions
+    then make up for a group left short). Neither wins on every cluster:
+    :func:`consolidate` packs both ways and keeps the better."""
+
+    def __init__(self, snapshot, options, predictor, finder, grouped):
         self.snapshot = snapshot
         self.options = options
-        self.predictor = predictions.Predictor(options, algorithms)
-        self.finder = graph_mod.PathFinder(graph)
+        self.predictor = predictor
+        self.finder = finder
+        self.grouped = grouped
         self.hosts = [h for h in snapshot.hosts.values() if h.state == 'up']
         self.index = {h.name: i for i, h in enumerate(self.hosts)}
         n = len(self.hosts)
@@ -190,7 +212,12 @@ class _Packer:
             if lst is None:
                 continue
             start = lst.bisect_left((vm.memory_mib - _EPS, -1))
-            for fm, i in lst.islice(start, start + SCAN):
+            # the tightest fits first; then, before giving up, the hosts
+            # with the most room (those short of vcpus or CPU can crowd
+            # the tight end of a large cluster)
+            tail = max(start + SCAN, len(lst) - SCAN)
+            for fm, i in itertools.chain(lst.islice(start, start + SCAN),
+                                         lst.islice(tail, len(lst))):
                 if i == exclude:
                     continue
                 f = self.free[i]
@@ -210,22 +237,50 @@ class _Packer:
                 self.forced[i] = True
         self.ranking = sorted(
             (i for i in range(n) if not self.forced[i]),
-            key=lambda i: (tuple(-x for x in self.load(i)),
-                           -len(self.home_vms[i]), self.hosts[i].name))
-        demand = [0.0, 0.0, 0.0]
+            key=self.rank_key)
+        groups = (self.groups() if self.grouped
+                  else _Groups(of=[0] * n, members=[0]))
+        demand = [[0.0, 0.0, 0.0] for _ in groups.members]
+        have = [[0.0, 0.0, 0.0] for _ in groups.members]
         for i in range(n):
+            g = groups.of[i]
             for r in range(3):
-                demand[r] += self.cap[i][r] - self.free[i][r]
-        have = [0.0, 0.0, 0.0]
-        for i in range(n):
+                demand[g][r] += self.cap[i][r] - self.free[i][r]
             if self.forced[i]:
-                self._keep(i, have)
+                self._keep(i, have[g])
         self.next_rank = 0
         for i in self.ranking:
-            if all(have[r] >= demand[r] - _EPS for r in range(3)):
-                break
-            self._keep(i, have)
-            self.next_rank += 1
+            g = groups.of[i]
+            if not all(have[g][r] >= demand[g][r] - _EPS for r in range(3)):
+                self._keep(i, have[g])
+
+    def rank_key(self, i):
+        """Hosts kept first: those that can hold the most (capacity in the
+        resource that binds the cluster, then the others), and among
+        hosts of one size the fullest (their VMs stay: fewer moves)."""
+        cap = self.cap[i]
+        b = self.binding
+        return (-cap[b], -sum(cap), tuple(-x for x in self.load(i)),
+                -len(self.home_vms[i]), self.hosts[i].name)
+
+    def groups(self):
+        """Hosts joined when a VM of one may go to the other (aggregates):
+        each group's kept hosts must hold the group's demand."""
+        parent = {a: a for a in set(self.agg)}
+
+        def root(a):
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+        classes = list(parent)
+        for a in classes:
+            for b in classes:
+                if a <= b:
+                    parent[root(a)] = root(b)
+        ids = {}
+        of = [ids.setdefault(root(a), len(ids)) for a in self.agg]
+        return _Groups(of=of, members=list(ids))
 
     def _keep(self, i, have=None):
         self.kept[i] = True
@@ -250,6 +305,9 @@ class _Packer:
     def _promote(self, vm):
         """Keep the next host in the ranking that the VM may use."""
         req = self.agg[self.index[vm.host]]
+        while (self.next_rank < len(self.ranking)
+               and self.kept[self.ranking[self.next_rank]]):
+            self.next_rank += 1
         for pos in range(self.next_rank, len(self.ranking)):
             i = self.ranking[pos]
             if self.kept[i] or not req <= self.agg[i]:
@@ -285,6 +343,15 @@ class _Packer:
             self.kept[i] = True
             self._reindex(i)
 
+    def score(self):
+        """``(hosts in use, migrations)``: the lower the better."""
+        return (sum(1 for m in self.members if m), len(self.destinations()))
+
+    def must_keep(self):
+        """Hosts holding VMs that may not move (pinned or unmovable)."""
+        return tuple(self.hosts[i].name for i in range(len(self.hosts))
+                     if self.forced[i] and self.home_vms[i])
+
     def _on(self, i):
         return [self.snapshot.vms[vid] for vid in self.members[i]]
 
@@ -300,6 +367,12 @@ class _Packer:
         return {name: (used.get(name, 0) / max(
             self.snapshot.hosts[name].memory_capacity_mib, 1), name)
             for name in self.snapshot.hosts}
+
+
+class _Groups:
+    def __init__(self, of, members):
+        self.of = of
+        self.members = members
 
 
 class _SortedList:
@@ -320,6 +393,9 @@ class _SortedList:
 
     def islice(self, start, stop):
         return itertools.islice(self._items, start, stop)
+
+    def __len__(self):
+        return len(self._items)
 
 
 def build_moves(snapshot, finder, predictor, destinations, order=None):
@@ -351,10 +427,15 @@ def build_moves(snapshot, finder, predictor, destinations, order=None):
     return moves, unplaced
 
 
-def summarize(snapshot, moves, options):
-    """Hosts in use, the lower bound, migrations, bytes and power."""
+def summarize(snapshot, moves, options, kept=()):
+    """Hosts in use, the lower bound, migrations, bytes and power.
+
+    :param kept: hosts that stay in use whatever the plan (pinned or
+        unmovable VMs): the bound counts them
+    """
     after = snapshot.relocated({m.vm: m.destination for m in moves})
-    bound = bounds.active_hosts(snapshot, options.cpu_target_util)
+    bound = bounds.active_hosts(snapshot, options.cpu_target_util,
+                                kept=kept)
     before_w = power.cluster_power_w(snapshot)
     after_w = power.cluster_power_w(after)
     in_use_before = bounds.hosts_in_use(snapshot)

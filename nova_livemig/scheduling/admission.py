@@ -14,34 +14,45 @@ links end. The simulation's state is read and updated through ``sim`` (a
 :class:`nova_livemig.scheduling.simulation.Simulation`).
 """
 
+from nova_livemig import cost
+from nova_livemig.scheduling import predictions
+
 #: Sharing a link may make a pre-copy resend more: a move shares only while
 #: every pre-copy on its links sends at most this fraction more bytes than
 #: alone (and still converges); otherwise it waits or switches algorithm.
 SHARING_TOLERANCE = 0.05
-_EPS = 1e-9
 
 
 def prioritise(sim):
-    """Order the moves: the busiest hosts first.
+    """Order the moves: the busiest hosts and links first.
 
-    A move's priority is the work queued on its source (outgoing) or
-    destination (incoming), divided by the concurrency allowed there,
-    whichever is larger; then the longest move first; then the plan's
-    order. (Nova keeps the plan's order.)
+    A move's priority is the largest of the work queued on its source
+    (outgoing) and on its destination (incoming), each divided by the
+    concurrency allowed there, and of the seconds each link of its path
+    needs to carry the bytes of every move crossing it; then the longest
+    move first; then the plan's order. (Nova keeps the plan's order.)
     """
     alone = {}
     out_s = {}
     in_s = {}
+    link_bytes = {}
     for task, _, _, _ in sim.originals:
         bw = sim.alone_gbit_s(task)
         algo = sim.predictor.best(task.vm, bw)
-        alone[task] = sim.predictor.predict(task.vm, algo, bw).total_s
+        pred = sim.predictor.predict(task.vm, algo, bw)
+        alone[task] = pred.total_s
         out_s[task.source] = out_s.get(task.source, 0.0) + alone[task]
         in_s[task.destination] = (in_s.get(task.destination, 0.0)
                                   + alone[task])
+        for k in task.links:
+            link_bytes[k] = link_bytes.get(k, 0.0) + pred.bytes_sent
+    params = sim.predictor.options.params
+    link_s = {k: b / max(cost.bytes_per_s(sim.capacity[k], params), 1e-9)
+              for k, b in link_bytes.items()}
     for task, _, _, _ in sim.originals:
         work = max(out_s[task.source] / sim.max_out,
-                   in_s[task.destination] / sim.max_in)
+                   in_s[task.destination] / sim.max_in,
+                   max(link_s[k] for k in task.links))
         task.order = (-work, -alone[task]) + task.order[1:]
 
 
@@ -80,11 +91,16 @@ def admit(sim, task, t):
         if algo is None:
             return _delay(sim, task, t)
     updates = []
+    quantize = predictions.quantize_gbit_s
     for k, share in shares.items():
-        if sim.max_need[k] <= share + _EPS:
+        # predictions are made at quantized shares: a move checked at a
+        # share in the same step keeps its verdict, and the link's moves
+        # need not be gone through again
+        q = quantize(share)
+        if quantize(sim.max_need[k]) <= q:
             continue
         for other in sim.members[k]:
-            if other.need <= share + _EPS:
+            if other.need_q <= q:
                 continue
             if not efficient(pred, other.vm, other.algorithm, share,
                              other.base_bytes):
@@ -92,9 +108,11 @@ def admit(sim, task, t):
             updates.append((other, share))
     for other, share in updates:
         other.need = min(other.need, share)
+        other.need_q = quantize(other.need)
     for k, share in shares.items():
         sim.max_need[k] = max(min(sim.max_need[k], share), floor)
     task.need = floor
+    task.need_q = quantize(floor)
     task.base_bytes = pred.predict(task.vm, algo, alone).bytes_sent
     sim.waiting_bw.discard(task)
     if task.waited_s is not None:
@@ -115,4 +133,4 @@ def _delay(sim, task, t):
     """Delay a task until migrations on its links end."""
     if task.waited_s is None:
         task.waited_s = t
-    sim.waiting_bw.add(task)
+    sim.wait_on_links(task)

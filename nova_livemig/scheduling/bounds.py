@@ -50,8 +50,10 @@ class HostBound:
     """A lower bound on the hosts in use.
 
     :ivar hosts: the bound
-    :ivar by_resource: ``{resource: hosts}`` for the whole cluster, with
-        ``pinned`` the hosts holding pinned VMs
+    :ivar by_resource: ``{resource: hosts}`` for the whole cluster besides
+        the ``pinned`` ones (hosts holding pinned VMs, or VMs no allowed
+        algorithm can move), with ``combined`` the bound on all resources
+        at once
     :ivar aggregate_sum: the sum over aggregate groups (0 without any)
     """
     hosts: int
@@ -76,28 +78,68 @@ def _capacity(host, cpu_target_util, now):
             max(cpu_target_util * host.vcpus, now[2]))
 
 
+#: weights of the resources in the combined bound: every point of the
+#: simplex in steps of 1/WEIGHT_STEPS (the corners are the bounds of one
+#: resource each)
+WEIGHT_STEPS = 4
+
+
+def _largest_first(values, need):
+    """How many of ``values``, largest first, it takes to reach ``need``
+    (all of them, plus one, when they cannot)."""
+    count = 0
+    for value in sorted(values, reverse=True):
+        if need <= 1e-9:
+            return count
+        need -= value
+        count += 1
+    return count + (1 if need > 1e-9 else 0)
+
+
+def _weights(n):
+    """Weightings of ``n`` (2 or 3) resources on more than one of them."""
+    steps = WEIGHT_STEPS
+    for a in range(steps + 1):
+        for b in range(steps + 1 - a):
+            w = (a / steps, b / steps, (steps - a - b) / steps)
+            if n == 2 and w[2]:
+                continue
+            if sum(1 for x in w if x > 0) > 1:
+                yield w[:n]
+
+
 def _cover(demand, hosts, forced, cpu_target_util, now):
-    """Hosts needed per resource: forced hosts first, then largest first."""
+    """Hosts needed besides the forced ones, per resource and combined.
+
+    Per resource, the demand the forced hosts leave is covered by the
+    largest other hosts. Combined: the hosts kept must cover every
+    resource at once, so for weights ``w`` summing to 1 they must reach
+    ``sum(w[r] * capacity[r] / left[r]) >= 1``; each weighting gives a
+    bound, and the largest is taken (never below the per-resource ones,
+    which are the weightings on one resource).
+    """
     caps = [_capacity(h, cpu_target_util, now.get(h.name, (0, 0, 0.0)))
             for h in hosts]
+    others = [c for h, c in zip(hosts, caps) if h.name not in forced]
+    left = [demand[r] - sum(c[r] for h, c in zip(hosts, caps)
+                            if h.name in forced) for r in range(3)]
     counts = {}
     for r, name in enumerate(RESOURCES):
-        left = demand[r] - sum(c[r] for h, c in zip(hosts, caps)
-                               if h.name in forced)
-        extra = 0
-        others = sorted((c[r] for h, c in zip(hosts, caps)
-                         if h.name not in forced), reverse=True)
-        for cap in others:
-            if left <= 1e-9:
-                break
-            left -= cap
-            extra += 1
-        counts[name] = extra
+        counts[name] = min(_largest_first([c[r] for c in others], left[r]),
+                           len(others))
+    short = [r for r in range(3) if left[r] > 1e-9]
+    combined = max(counts.values(), default=0)
+    for w in _weights(len(short)) if len(short) > 1 else ():
+        values = [sum(w[k] * c[r] / left[r] for k, r in enumerate(short))
+                  for c in others]
+        combined = max(combined, min(_largest_first(values, 1.0),
+                                     len(others)))
+    counts['combined'] = combined
     return counts
 
 
-def _bound(vms, hosts, cpu_target_util):
-    forced = {vm.host for vm in vms if vm.pinned}
+def _bound(vms, hosts, cpu_target_util, kept=()):
+    forced = {vm.host for vm in vms if vm.pinned} | set(kept)
     forced &= {h.name for h in hosts}
     demand = [0.0, 0.0, 0.0]
     now = {}
@@ -114,21 +156,25 @@ def _bound(vms, hosts, cpu_target_util):
     return min(total, len(hosts)), counts
 
 
-def active_hosts(snapshot, cpu_target_util, drained=()):
+def active_hosts(snapshot, cpu_target_util, drained=(), kept=()):
     """A lower bound on the hosts that must stay in use.
 
     :param snapshot: a :class:`nova_livemig.model.Snapshot`
     :param cpu_target_util: ``PlanningOptions.cpu_target_util``
     :param drained: hosts being emptied: their VMs count, they do not
+    :param kept: hosts that stay in use whatever the plan (a VM there
+        that no allowed algorithm can move); counted like hosts holding
+        pinned VMs
     :returns: a :class:`HostBound`
     """
     drained = set(drained)
+    kept = {h for h in kept if h not in drained}
     vms = [vm for vm in snapshot.vms.values()
            if snapshot.hosts[vm.host].state == 'up' or vm.host in drained]
     vms = [vm for vm in vms if not (vm.pinned and vm.host in drained)]
     up = [h for h in snapshot.hosts.values()
           if h.state == 'up' and h.name not in drained]
-    whole, counts = _bound(vms, up, cpu_target_util)
+    whole, counts = _bound(vms, up, cpu_target_util, kept)
 
     # Aggregate groups: requirement S -> eligible hosts; merge overlaps.
     by_req = {}
@@ -151,7 +197,7 @@ def active_hosts(snapshot, cpu_target_util, drained=()):
     agg_sum = 0
     for names, group_vms in groups:
         hosts = [h for h in up if h.name in names]
-        agg_sum += _bound(group_vms, hosts, cpu_target_util)[0]
+        agg_sum += _bound(group_vms, hosts, cpu_target_util, kept)[0]
     return HostBound(hosts=max(whole, agg_sum), by_resource=counts,
                      aggregate_sum=agg_sum)
 

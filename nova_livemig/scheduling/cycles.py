@@ -97,7 +97,7 @@ def hop(sim, task, spare, t):
                            task.planned, note=f'hop: second leg to {final}')
     second.hopped = True
     sim.enqueue(second)
-    started = sim.start_ready(t, {task.source, spare}, ())
+    started = sim.start_ready(t, {task.source, spare}, {})
     sim.reshare(started, t)
 
 

@@ -27,17 +27,72 @@ def quantize_gbit_s(rate):
     return 2.0 ** step
 
 
+#: A share within this factor of the one a running move's prediction was
+#: made at does not change what the move does (it converges, and resends
+#: at most the few per cent admission allows): its time is rescaled (the
+#: same bytes at the other rate) instead of predicted again.
+SAME_OUTCOME_FACTOR = 1.25
+
+
+def same_outcome(gbit_s, ref_gbit_s):
+    """True when a move predicted at ``ref_gbit_s`` keeps its prediction's
+    bytes and outcome at ``gbit_s`` (:data:`SAME_OUTCOME_FACTOR`).
+
+    >>> same_outcome(9.0, 10.0), same_outcome(7.0, 10.0)
+    (True, False)
+    """
+    return (ref_gbit_s / SAME_OUTCOME_FACTOR <= gbit_s
+            <= ref_gbit_s * SAME_OUTCOME_FACTOR)
+
+
+#: how many caches of recent predictors are kept for a scheduler to read
+RECENT_CACHES = 2
+_recent = []   # [(options, algorithms, cache, {vm id: vm})], newest last
+
+
+def _register(options, algorithms):
+    cache, owners = {}, {}
+    try:
+        hash(options)
+    except TypeError:
+        return cache, owners
+    _recent.append((options, dict(algorithms), cache, owners))
+    del _recent[:-RECENT_CACHES]
+    return cache, owners
+
+
+def _recent_for(options, algorithms):
+    """The cache and VM owners of the newest predictor made with equal
+    options and the very same cost model objects, or ``(None, None)``."""
+    for entry in reversed(_recent):
+        if (entry[0] == options and entry[1].keys() == algorithms.keys()
+                and all(entry[1][n] is a for n, a in algorithms.items())):
+            return entry[2], entry[3]
+    return None, None
+
+
 class Predictor:
     """Cached predictions of the cost models.
 
     :param options: a :class:`~nova_livemig.plan.PlanningOptions`
     :param algorithms: ``{name: Algorithm}``
+    :param reuse: also read the predictions of the newest predictor made
+        with equal options and the same cost model objects (the planner's,
+        for the scheduler that follows it), for the very same VM objects
+        only: the scheduler then does not predict again what the plan
+        already predicted. Predictors that do not reuse are the ones kept
+        (the :data:`RECENT_CACHES` newest).
     """
 
-    def __init__(self, options, algorithms):
+    def __init__(self, options, algorithms, reuse=False):
         self.options = options
         self.algorithms = algorithms
-        self._cache = {}
+        self._shared, self._shared_owners = (
+            _recent_for(options, algorithms) if reuse else (None, None))
+        if reuse:
+            self._cache, self._owners = {}, None
+        else:
+            self._cache, self._owners = _register(options, algorithms)
 
     def predict(self, vm, algorithm, gbit_s, high=False):
         """A :class:`~nova_livemig.cost.Prediction` at a share; at the high
@@ -45,6 +100,9 @@ class Predictor:
         q = quantize_gbit_s(gbit_s)
         key = (vm.id, algorithm, q, high)
         found = self._cache.get(key)
+        if found is None and self._shared is not None and (
+                self._shared_owners.get(vm.id) is vm):
+            found = self._shared.get(key)
         if found is None:
             rate = choice.dirty_rate_bounds(vm, self.options)[
                 2 if high else 1]
@@ -54,6 +112,8 @@ class Predictor:
             found = self.algorithms[algorithm].predict(
                 inp, self.options.params)
             self._cache[key] = found
+            if self._owners is not None:
+                self._owners.setdefault(vm.id, vm)
         return found
 
     def fits(self, vm, algorithm, gbit_s):

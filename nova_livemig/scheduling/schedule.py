@@ -125,15 +125,32 @@ class Baseline:
                 'description': self.description}
 
 
+#: :attr:`Schedule.order`: this scheduler's (busiest hosts first)
+ORDER_LIVEMIG = 'livemig'
+#: :attr:`Schedule.order`: the plan's order under this scheduler's rules
+ORDER_PLAN = 'plan'
+#: :attr:`Schedule.order`: the Nova-default schedule itself, adopted
+ORDER_NOVA = 'nova-default'
+
+
 @dataclasses.dataclass(frozen=True)
 class Schedule:
-    """The result of :func:`nova_livemig.scheduling.simulation.schedule`."""
+    """The result of :func:`nova_livemig.scheduling.simulation.schedule`.
+
+    :ivar order: which order it follows: :data:`ORDER_LIVEMIG`,
+        :data:`ORDER_PLAN` or :data:`ORDER_NOVA` (the Nova-default schedule
+        adopted because this scheduler could not beat it)
+    :ivar explanation: how it compares with the Nova-default schedule of
+        the same moves, and why this order was chosen, in words
+    """
     moves: tuple
     unscheduled: tuple
     makespan_s: float
     bound_s: float
     bound_reason: str
     nova: Baseline | None = None
+    order: str = ORDER_LIVEMIG
+    explanation: str = ''
 
     def count(self, note_prefix):
         return sum(1 for m in self.moves if m.note.startswith(note_prefix))
@@ -148,7 +165,8 @@ class Schedule:
                 'delayed': self.count('delayed'),
                 'hops': self.count(HOP_NOTE),
                 'nova_default': (self.nova.to_primitive()
-                                 if self.nova else None)}
+                                 if self.nova else None),
+                'order': self.order, 'explanation': self.explanation}
 
 
 def events(moves):

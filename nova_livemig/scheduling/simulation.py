@@ -11,7 +11,8 @@ times by simulating them, event by event (every start and every end):
   ``max_incoming_per_host`` moves into a host at a time.
 * **Links.** Moves crossing a link share its free capacity, max-min fair
   (:mod:`nova_livemig.scheduling.sharing`), recomputed at every event (events
-  within :data:`BATCH_S` of each other are handled together, at the latest
+  within a batch (:data:`BATCH_S`, or :data:`BATCH_FRACTION` of the median
+  move's time) of each other are handled together, at the latest
   of them; a move keeps its share until then). A move sends
   nothing during its set-up (``CostParams.setup_s``: libvirt starts the
   destination QEMU); then its progress follows the time its cost model
@@ -27,9 +28,19 @@ times by simulating them, event by event (every start and every end):
   hop. With no spare host, the blocked moves are reported, not scheduled
   (:mod:`nova_livemig.scheduling.cycles`).
 
-The same moves are also simulated the way Nova does by default, for
-comparison (:mod:`nova_livemig.scheduling.nova_default`). The result is a
-:class:`~nova_livemig.scheduling.schedule.Schedule`.
+The same moves are also simulated the way Nova does by default
+(:mod:`nova_livemig.scheduling.nova_default`), and the schedule returned is
+never longer than that one: when this order loses, the plan's order is
+tried, and then the Nova-default schedule is adopted, and the schedule's
+explanation says which (:mod:`nova_livemig.scheduling.fallback`). The
+result is a :class:`~nova_livemig.scheduling.schedule.Schedule`.
+
+The work stays near-linear in the moves: the predictions the plan made are
+read, not made again, and a move is predicted again only when its share
+moves out of :data:`~nova_livemig.scheduling.predictions.SAME_OUTCOME_FACTOR`
+of the share it was predicted at (in between, the same bytes at the new
+rate); an event recomputes only the shares it can change
+(:func:`nova_livemig.scheduling.sharing.reshare`).
 """
 
 import heapq
@@ -38,17 +49,22 @@ import math
 from nova_livemig.scheduling import admission
 from nova_livemig.scheduling import bounds
 from nova_livemig.scheduling import cycles
+from nova_livemig.scheduling import fallback
 from nova_livemig.scheduling import nova_default
 from nova_livemig.scheduling import predictions
 from nova_livemig.scheduling import schedule as schedule_mod
 from nova_livemig.scheduling import sharing
 from nova_livemig.scheduling import task as task_mod
 
-#: Events (ends, ends of set-up) within this many seconds of each other are
-#: handled together, at the latest of them: one recomputation of the shares
-#: instead of one per event. Each move may end up to this much later than
-#: its prediction (it keeps its share meanwhile, so nothing is overbooked).
+#: Events (ends, ends of set-up) within a batch of each other are handled
+#: together, at the latest of them: one recomputation of the shares
+#: instead of one per event. A batch is this many seconds, or
+#: :data:`BATCH_FRACTION` of the median move's predicted time when that is
+#: longer: the recomputations then stay a fixed number per move however
+#: long the moves are. Each move may end up to a batch later than its
+#: prediction (it keeps its share meanwhile, so nothing is overbooked).
 BATCH_S = 0.1
+BATCH_FRACTION = 0.01
 _EPS = 1e-9
 _SETUP_DONE = -1   # version of the event that ends a move's set-up
 
@@ -64,22 +80,29 @@ def schedule(snapshot, graph, moves, options, algorithms, nova=True):
     :param nova: also schedule them the way Nova does by default
     :returns: a :class:`~nova_livemig.scheduling.schedule.Schedule`
     """
-    predictor = predictions.Predictor(options, algorithms)
+    predictor = predictions.Predictor(options, algorithms, reuse=True)
     sim = Simulation(snapshot, graph, moves, options, predictor,
                      mode='livemig')
     done, unscheduled = sim.run()
     bound_s, reason = _bound(sim, predictor)
-    makespan = max((m.end_s for m in done), default=0.0)
     baseline = None
+    order, explanation = schedule_mod.ORDER_LIVEMIG, ''
     if nova:
         nsim = Simulation(snapshot, graph, moves, options, predictor,
                           mode='nova')
         ndone, nstuck = nsim.run()
         baseline = nova_default.baseline(ndone, nstuck, algorithms)
+
+        def plan_order():
+            return Simulation(snapshot, graph, moves, options, predictor,
+                              mode='livemig', prioritise=False).run()
+        done, unscheduled, order, explanation = fallback.choose(
+            (done, unscheduled), baseline, ndone, nstuck, plan_order)
     return schedule_mod.Schedule(
         moves=tuple(done), unscheduled=tuple(unscheduled),
-        makespan_s=makespan, bound_s=bound_s, bound_reason=reason,
-        nova=baseline)
+        makespan_s=fallback.makespan_s(done), bound_s=bound_s,
+        bound_reason=reason, nova=baseline, order=order,
+        explanation=explanation)
 
 
 def _bound(sim, predictor):
@@ -114,9 +137,12 @@ class Simulation:
     :param predictor: a :class:`~nova_livemig.scheduling.predictions.Predictor`
     :param mode: ``'livemig'`` (this scheduler's rules) or ``'nova'`` (what
         Nova does by default, :mod:`.nova_default`)
+    :param prioritise: busiest hosts first (:func:`.admission.prioritise`);
+        else the plan's order
     """
 
-    def __init__(self, snapshot, graph, moves, options, predictor, mode):
+    def __init__(self, snapshot, graph, moves, options, predictor, mode,
+                 prioritise=True):
         self.snapshot = snapshot
         self.graph = graph
         self.predictor = predictor
@@ -138,12 +164,15 @@ class Simulation:
         self.flows_on_link = {k: set() for k in self.capacity}
         self.members = {k: set() for k in self.capacity}
         self.setup_s = getattr(options.params, 'setup_s', 0.0)
-        self.batch_s = BATCH_S
+        times = sorted(m.predicted.total_s for m in moves)
+        self.batch_s = max(BATCH_S, BATCH_FRACTION * times[len(times) // 2]
+                           if times else 0.0)
         self.max_need = dict.fromkeys(self.capacity, 0.0)
         self.load = dict.fromkeys(self.capacity, 0.0)
         self.by_src = {}
         self.by_dst = {}
         self.waiting_bw = set()
+        self.waiting_on = {}
         self.heap = []
         self.seq = 0
         self.done = []
@@ -152,7 +181,7 @@ class Simulation:
         self.pending = 0
         for i, move in enumerate(moves):
             self._add_move(i, move, options)
-        if not self.nova:
+        if not self.nova and prioritise:
             admission.prioritise(self)
 
     # -- set-up ---------------------------------------------------------
@@ -202,7 +231,7 @@ class Simulation:
     def run(self):
         """Simulate every move: ``(scheduled moves, unscheduled)``."""
         hosts = set(self.by_src) | set(self.by_dst)
-        started = self.start_ready(0.0, hosts, ())
+        started = self.start_ready(0.0, hosts, {})
         self.reshare(started, 0.0)
         t = 0.0
         while True:
@@ -218,7 +247,7 @@ class Simulation:
 
     def _process_ends(self):
         """Handle the next events: every end or end of set-up within
-        :data:`BATCH_S` of the first, all at the time of the last of them
+        :attr:`batch_s` of the first, all at the time of the last of them
         (a move that ends a little earlier holds its share until then, so
         no host or link is ever over capacity; the schedule is only a
         little longer)."""
@@ -248,11 +277,12 @@ class Simulation:
             for k in task.links:
                 self.flows_on_link[k].add(task)
         dirty = set()
-        freed = set()
+        freed = {}
         for task in ended:
             self._finish(task, t)
             dirty.update((task.source, task.destination))
-            freed.update(task.links)
+            for k in task.links:
+                freed[k] = freed.get(k, 0) + 1
         started = self.start_ready(t, dirty, freed)
         self.reshare(ended + started + joined, t)
         return t
@@ -297,16 +327,42 @@ class Simulation:
                 lst[:] = [x for x in lst if x.state == 'pending'
                           and getattr(x, attr) == h]
                 found.update(lst)
-        if freed:
-            found.update(x for x in self.waiting_bw
-                         if not freed.isdisjoint(x.links))
+        for k, n in freed.items():
+            found.update(self._wake(k, n))
         return sorted(found, key=lambda x: x.order)
+
+    def wait_on_links(self, task):
+        """Queue a task delayed for bandwidth on each of its links, to be
+        woken, first in order, when a migration on one of them ends."""
+        self.waiting_bw.add(task)
+        task.wait_token += 1
+        self.seq += 1
+        for k in task.links:
+            heapq.heappush(self.waiting_on.setdefault(k, []),
+                           (task.order, self.seq, task.wait_token, task))
+
+    def _wake(self, key, n):
+        """Up to ``n`` tasks delayed on a link (as many as migrations on it
+        ended): each ending makes room for about one, and waking every
+        delayed task at every ending would be quadratic."""
+        heap = self.waiting_on.get(key)
+        woken = []
+        while heap and len(woken) < n:
+            _, _, token, task = heapq.heappop(heap)
+            if (token != task.wait_token or task.state != 'pending'
+                    or task not in self.waiting_bw):
+                continue
+            task.wait_token += 1    # its entries on other links are stale
+            self.waiting_bw.discard(task)
+            woken.append(task)
+        return woken
 
     def start_ready(self, t, hosts, freed):
         """Start the pending moves of these hosts, and the delayed ones on
-        these freed links, that can start at ``t``; return them."""
+        these freed links (``{link key: migrations ended}``), that can
+        start at ``t``; return them."""
         started = []
-        for task in self._candidates(hosts, set(freed)):
+        for task in self._candidates(hosts, dict(freed)):
             if self._try_start(task, t):
                 started.append(task)
         return started
@@ -375,10 +431,19 @@ class Simulation:
         (:func:`nova_livemig.scheduling.sharing.reshare`), and their
         progress, predictions and ends at the new rates."""
         links = set()
+        below = math.inf
         for task in changed:
+            if task.state == 'done':
+                # ended: nothing below its last rate changes
+                below = min(below, task.rate or 0.0)
+            elif task in self.flows_on_link[task.links[0]]:
+                below = min(below, sharing.floor_gbit_s(
+                    task, self.flows_on_link, self.capacity))
+            else:
+                continue   # still in its set-up: it changes no share
             links.update(task.links)
         rates = sharing.reshare(links, self.flows_on_link, self.capacity,
-                                self.load)
+                                self.load, below_gbit_s=below)
         for task, rate in rates.items():
             if task.rate is not None and abs(rate - task.rate) <= 1e-9 * (
                     1.0 + rate):
@@ -395,9 +460,16 @@ class Simulation:
                 # predictions are made at the quantized share: same time
                 # and bytes, so the end already queued still holds
                 continue
-            task.pred = self.predictor.predict(task.vm, task.algorithm,
-                                               rate)
-            total = max(task.pred.total_s - self.setup_s, 1e-6)
+            q = predictions.quantize_gbit_s(rate)
+            if (self.nova or task.ref_gbit_s is None
+                    or not predictions.same_outcome(q, task.ref_gbit_s)):
+                # the share changes what the move does: predict again
+                task.pred = self.predictor.predict(task.vm, task.algorithm,
+                                                   rate)
+                task.ref_gbit_s = q
+                task.ref_s = max(task.pred.total_s - self.setup_s, 1e-6)
+            # the same bytes at another rate
+            total = task.ref_s * task.ref_gbit_s / q
             if self.nova and not task.pred.converges:
                 total = min(total, nova_default.timeout_s(task.vm))
             task.total_s = total

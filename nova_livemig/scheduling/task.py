@@ -26,6 +26,7 @@ class Task:
         'links',
         'min_rate',
         'need',
+        'need_q',
         'note',
         'order',
         'planned',
@@ -33,12 +34,15 @@ class Task:
         'progress',
         'rate',
         'rates',
+        'ref_gbit_s',
+        'ref_s',
         'source',
         'start_s',
         'state',
         'total_s',
         'version',
         'vm',
+        'wait_token',
         'waited_s',
     )
 
@@ -55,8 +59,12 @@ class Task:
         self.hopped = False
         self.waited_s = None
         self.rate = None
+        self.ref_gbit_s = None   # the share its prediction was made at
+        self.ref_s = None        # its sending time at that share
         self.version = 0
+        self.wait_token = 0
         self.need = 0.0
+        self.need_q = 0.0   # :attr:`need` quantized (the predictions' grid)
 
     def add_note(self, text):
         """Append to :attr:`note`, ``'; '`` between notes."""
