@@ -76,3 +76,9 @@ class MigrationFailed(LivemigError):
     """A migration did not complete; the VM stays on its source."""
 
     exit_code = 1
+
+
+class StepRefused(MigrationFailed):
+    """The executor refused a step before anything started (Nova's HTTP
+    400 or 409, an agent that will not take it): the VM did not move and
+    sending the same step again would be refused again."""

@@ -54,7 +54,8 @@ RESULT_STATES = ('completed', 'failed', 'aborted')
 JOB_STATES = ('running',) + RESULT_STATES + ('unknown',)
 STATS_FIELDS = ('total_s', 'downtime_ms', 'bytes', 'iterations', 'postcopy')
 #: stats a Result may leave out (or set null): the driver could not tell
-OPTIONAL_STATS_FIELDS = ('normal_bytes', 'zero_pages', 'postcopy_started_s')
+OPTIONAL_STATS_FIELDS = ('normal_bytes', 'zero_pages', 'postcopy_started_s',
+                         'postcopy_pauses', 'postcopy_paused_s')
 
 
 # The bounds of the fields (doc/control-plane-contract.md): far above
@@ -120,7 +121,10 @@ _OPTIONAL_BIG_COUNT = _COUNT.or_null()
 _ITERATIONS = integer(minimum=0, maximum=MAX_ITERATIONS)
 _OPTIONAL_STATS = {'normal_bytes': _OPTIONAL_BIG_COUNT,
                    'zero_pages': _OPTIONAL_BIG_COUNT,
-                   'postcopy_started_s': _OPTIONAL_SECONDS}
+                   'postcopy_started_s': _OPTIONAL_SECONDS,
+                   # post-copy link breaks: pauses and the guest's stall
+                   'postcopy_pauses': _ITERATIONS.or_null(),
+                   'postcopy_paused_s': _OPTIONAL_SECONDS}
 _ALGORITHM = one_of(ALGORITHMS)
 _PHASE = one_of(PHASES)
 _RESULT_STATE = one_of(RESULT_STATES)

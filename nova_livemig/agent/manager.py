@@ -12,6 +12,12 @@ are kept (``[agent] job_history``) for ``get_job``, so a conductor that
 restarted, or lost a cast, re-attaches. A step id is never started twice
 (:mod:`nova_livemig.agent.steps` keeps the records).
 
+A migration in post-copy whose link breaks is paused, resumed once the
+link is back and its pause reported (:mod:`nova_livemig.agent.postcopy_watch`);
+one whose link stays broken past ``[agent] postcopy_recover_timeout_s``
+ends failed with the VM on the destination, stranded: the error says
+where its memory is and what the operator must do.
+
 Migrations that nova-compute started (the ``nova`` executor) are tuned
 and watched, never started, aborted or switched: see
 :mod:`nova_livemig.agent.tuning`.
@@ -30,6 +36,7 @@ from nova_livemig import messages
 from nova_livemig import rpc
 from nova_livemig import signing
 from nova_livemig import validation
+from nova_livemig.agent import postcopy_watch
 from nova_livemig.agent import steps
 from nova_livemig.agent import tuning
 from nova_livemig.conductor import rpcapi
@@ -68,6 +75,8 @@ class Agent(tuning.TuningMixin):
         signer, self.verifier = security or (None, None)
         self.conductor = rpcapi.ConductorAPI(transport, signer=signer)
         self._book = steps.StepBook()
+        #: refuses steps the conductor gave up on (steps.Fence)
+        self.fence = steps.Fence()
         #: guards the monitor threads
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -152,6 +161,14 @@ class Agent(tuning.TuningMixin):
             return False
         return self._spawn(self._run, step, 'livemig')
 
+    def refuse_step(self, step, why):
+        """Refuse a step the conductor gave up on (:class:`steps.Fence`):
+        it never starts; its failed result says so, once."""
+        LOG.warning('step %s (%s) refused: %s', step.step_id, step.vm, why)
+        if self._book.add(step) is None:
+            self._finish(step, 'failed', migration.stats_of(
+                migration.JobInfo()), f'refused: {why}')
+
     def _spawn(self, target, step, prefix):
         """Run ``target(step)`` in a thread of its own; returns True."""
         thread = threading.Thread(target=target, args=(step,),
@@ -178,8 +195,20 @@ class Agent(tuning.TuningMixin):
             self._finish(step, 'failed', migration.stats_of(
                 migration.JobInfo()), f'did not start: {err}')
             return
+        started = self.clock()
+        watch = postcopy_watch.PostcopyWatch(self.driver, step, self.opts)
         try:
-            job = self._monitor(step)
+            job = self._monitor(step, watch)
+        except postcopy_watch.Stranded as err:
+            LOG.error('step %s: %s', step.step_id, err.error)
+            stats = migration.stats_of(self.driver.job_info(step.vm))
+            # the job's own clock stops while it is paused: the agent's
+            stats = dict(stats, postcopy=True, total_s=round(max(
+                stats['total_s'], self.clock() - started), 3),
+                **watch.stats(self.clock()))
+            self._finish(step, 'failed', stats, err.error,
+                         host=step.destination)
+            return
         except steps.Stopped:
             LOG.warning('step %s: agent stopping; %s left migrating',
                         step.step_id, step.vm)
@@ -190,24 +219,32 @@ class Agent(tuning.TuningMixin):
             self._finish(step, 'failed', migration.stats_of(
                 migration.JobInfo()), f'monitor failed: {err}')
             return
-        self._report_end(step, job)
+        self._report_end(step, job, watch.stats(self.clock()))
 
-    def _report_end(self, step, job):
+    def _report_end(self, step, job, recovery=None):
         """Send the Result of a finished job, with the driver's final
-        statistics (or the last sample's), and let the driver forget it."""
+        statistics (or the last sample's) and the post-copy ``recovery``
+        figures, and let the driver forget it."""
         state = migration.result_state(job)
         try:
             stats = self.driver.completed_stats(step.vm)
         except Exception:
             LOG.exception('step %s: no stats for %s', step.step_id, step.vm)
             stats = migration.stats_of(job)
+        if stats.get('postcopy'):
+            stats = dict(stats, **(recovery or {}))
         error = None if state == 'completed' else (
             job.error or f'migration {state}')
         self._finish(step, state, stats, error)
         self.driver.cleanup(step.vm)
 
-    def _monitor(self, step):
-        """Look at the job until it finishes; returns the last JobInfo."""
+    def _monitor(self, step, watch):
+        """Look at the job until it finishes; returns the last JobInfo.
+
+        :param watch: the step's
+            :class:`~nova_livemig.agent.postcopy_watch.PostcopyWatch`
+        :raises Stranded: when a paused post-copy's link did not return
+        """
         started = self.clock()
         last_progress = None
         unseen = 0
@@ -236,6 +273,7 @@ class Agent(tuning.TuningMixin):
                 LOG.info('step %s: %s switches to post-copy after %.1f s',
                          step.step_id, step.vm, now)
                 self.driver.switch_to_postcopy(step.vm)
+            watch.look(job, self.clock())
             history.append(job)
             if migration.should_report_progress(
                     last_progress, now, self.opts.progress_interval_s):
@@ -251,8 +289,11 @@ class Agent(tuning.TuningMixin):
         except Exception:
             LOG.exception('step %s: progress cast failed', step.step_id)
 
-    def _finish(self, step, state, stats, error):
-        host = step.destination if state == 'completed' else step.source
+    def _finish(self, step, state, stats, error, host=None):
+        """:param host: where the VM is; by default the destination when
+        completed, else the source"""
+        if host is None:
+            host = step.destination if state == 'completed' else step.source
         result = messages.Result(step_id=step.step_id, vm=step.vm,
                                  state=state, host=host, stats=stats,
                                  error=error).to_primitive()
@@ -356,6 +397,11 @@ class AgentEndpoint:
         except exception.InvalidInput as err:
             LOG.error('live_migrate rejected: invalid step: %s',
                       loglines.clipped(err))
+            return
+        fence = getattr(self._agent, 'fence', None)
+        why = None if fence is None else fence.refusal(ctxt)
+        if why is not None:
+            self._agent.refuse_step(step, why)
             return
         self._agent.live_migrate(step)
 

@@ -23,7 +23,13 @@ one less than ``NEAR_TIE`` (1 %) faster, so the choice does not flip on
 noise. An algorithm that switches to post-copy (a link failure during its
 pass loses the VM) must save ``options.postcopy_min_saving`` of the
 worst-case time to win against one that does not: its time counts that much
-longer in the comparison. Lower tiers rank by
+longer in the comparison. That constant prices the loss of the VM; where
+both hosts recover a broken post-copy
+(:func:`nova_livemig.algorithms.postcopy.recoverable`) a break costs the
+guest's stall instead, measured from history by
+:func:`nova_livemig.algorithms.postcopy.measured_stall_share` (not yet
+fed to this choice: the snapshot does not carry the hosts' capability).
+Lower tiers rank by
 downtime. The returned value is the chosen algorithm's prediction at the
 point estimate; a tier-1 choice carries the risk ``'may-not-converge'``.
 

@@ -1,8 +1,10 @@
 """``nova-livemig-conductor``: plans, persists and executes migrations.
 
 Builds its own config, sets up oslo.log, brings the database schema up to
-date (``[database] auto_sync``; or only that, with ``--db-sync``), resumes
-the plans a previous run left executing, and serves ``ConductorAPI`` until
+date (``[database] auto_sync``; or only that, with ``--db-sync``), waits
+for the conductor lease (:mod:`nova_livemig.conductor.lease`; at once when
+no other conductor holds it), resumes the plans a previous run left
+executing, and serves ``ConductorAPI`` while it holds the lease, until
 SIGTERM or SIGINT. The transport URL is logged with its password masked;
 the environment is never logged.
 
@@ -28,6 +30,7 @@ from nova_livemig import loglines
 from nova_livemig import rpc
 from nova_livemig import signing
 from nova_livemig.cmd import redact
+from nova_livemig.conductor import lease
 from nova_livemig.conductor import manager
 from nova_livemig.conductor import notifications
 from nova_livemig.conductor import service
@@ -63,6 +66,8 @@ def build_conf(argv):
                   'cost_model'):
         for name in conf[group]:
             conf[group][name]  # noqa: B018 - oslo.config checks bounds here
+    lease.check_timing(conf.conductor.lease_duration_s,
+                       conf.conductor.lease_renew_interval_s)
     return conf
 
 
@@ -111,22 +116,46 @@ class Service:
         self.conductor.notify = make_notify(self.notification_transport,
                                             host or self.conductor.host)
         self.conductor.engine.notify = self.conductor.notify
-        self.server = rpc.get_server(
+        self.server = Server(rpc.get_server(
             self.transport, rpc.CONDUCTOR_TOPIC, self.conductor.host,
             [manager.ConductorEndpoint(
-                self.conductor, security[1] if security else None)])
+                self.conductor, security[1] if security else None)]))
+        # only the active conductor serves: a standby leaves the reports
+        # and calls to it (conductor.lease)
+        self.conductor.on_elected.append(lambda epoch: self.server.start())
+        self.conductor.on_fenced.append(lambda epoch: self.server.stop())
 
     def start(self):
-        self.server.start()
-        self.conductor.start()
+        """:returns: True when this conductor is the active one now"""
+        return self.conductor.start()
 
     def stop(self):
-        self.server.stop()
-        self.server.wait()
         self.conductor.stop()
+        self.server.stop()
         rpc.cleanup(self.notification_transport)
         if self.own_transport:
             rpc.cleanup(self.transport)
+
+
+class Server:
+    """The RPC server of a conductor, started on each election and
+    stopped on each fencing; a server that is not running is not stopped
+    (oslo.messaging would wait for ever for its start)."""
+
+    def __init__(self, server):
+        self._server = server
+        self.running = False
+
+    def start(self):
+        if not self.running:
+            self._server.start()
+            self.running = True
+
+    def stop(self):
+        if self.running:
+            self.running = False
+            self._server.stop()
+            self._server.wait()
 
 
 def main(argv=None, stop_event=None):
@@ -180,7 +209,9 @@ def main(argv=None, stop_event=None):
              running.conductor.host, conf.conductor.executor,
              rpc.masked_url(conf.transport_url))
     try:
-        running.start()
+        if not running.start():
+            LOG.info('conductor %s is on standby: another conductor holds '
+                     'the lease', running.conductor.host)
     except Exception as err:  # noqa: BLE001 - the driver refused the URL
         failed = redact.serving_failed(err, conf)
     if failed is not None:

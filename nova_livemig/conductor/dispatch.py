@@ -19,7 +19,10 @@ step may start when:
 A step whose VM is already on its destination has ``ARRIVED``; one whose
 destination is down or stale is ``GONE`` (re-planned by the caller),
 except while ``warming`` (just started: a host not heard of yet may still
-report).
+report); one whose VM is in no report while its source reports has
+``VANISHED`` (:func:`vanished`). A step whose VM's host is down or stale
+waits: nothing is sent to an agent that is not heard from
+(:func:`source_up`).
 
 A step that starts is sent as :func:`step_message` and aborted when it runs
 past :func:`deadline_s`.
@@ -47,6 +50,7 @@ from nova_livemig import messages
 START = 'start'
 ARRIVED = 'arrived'
 GONE = 'gone'
+VANISHED = 'vanished'
 
 
 def resources(step):
@@ -135,7 +139,7 @@ def decide(steps, snap, limits, warming=False):
     :param limits: has ``max_outgoing_per_host``, ``max_incoming_per_host``
     :param warming: True just after a (re)start
     :returns: ``[(START, step, source) | (ARRIVED, step, host) |
-        (GONE, step, source)]``
+        (GONE, step, source) | (VANISHED, step, None)]``
     """
     load = _Load(snap)
     for s in steps:
@@ -152,10 +156,14 @@ def decide(steps, snap, limits, warming=False):
             continue
         vm = snap.vms.get(step['vm'])
         if vm is None:
+            if vanished(step, snap.hosts, warming):
+                out.append((VANISHED, step, None))
             continue  # not reported (yet): wait
         if vm.host == step['destination']:
             out.append((ARRIVED, step, vm.host))
             continue
+        if not source_up(vm, snap.hosts):
+            continue  # nothing is sent to an agent not heard of
         dest = snap.hosts.get(step['destination'])
         if dest is None and warming:
             continue  # its agent has not reported since the start
@@ -171,6 +179,23 @@ def decide(steps, snap, limits, warming=False):
         out.append((START, step, vm.host))
         load.add(step, vm.host)
     return out
+
+
+def vanished(step, hosts, warming):
+    """True when the step's VM is in no report although the host it was
+    planned from reports (and the conductor is not just starting): it
+    was deleted. ``hosts`` are the placement's (a stale host is down)."""
+    source = hosts.get(step['source'])
+    return (not warming and source is not None
+            and source.state != 'down')
+
+
+def source_up(vm, hosts):
+    """True when the agent of the VM's host is heard from: a step is
+    never sent to an agent that is down (its cast would wait in the
+    broker)."""
+    source = hosts.get(vm.host)
+    return source is not None and source.state != 'down'
 
 
 def deadline_s(step, settings):

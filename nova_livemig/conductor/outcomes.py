@@ -6,15 +6,30 @@ Pure: plain step dicts in, decisions out; the runner
 * Every step ends saying where its VM is (``host``). A step whose agent is
   gone, or does not know the step, ends by the live model's word
   (:func:`lost_result`).
-* A step whose MigrationStep never reached its agent (:data:`LOST`) is sent
-  again as it was, as a new step, up to :data:`LOST_RETRIES` times.
-* Any other failed or aborted step, and a pending one whose destination is
-  gone, is re-planned: a new step for its VM, from where it is, to a
-  destination no earlier attempt failed on, up to ``max_attempts``
-  (:func:`next_attempt`).
+* How a step that did not get its VM there ended is one of (its
+  ``error`` starts with or holds the marker):
+
+  - :data:`LOST`: its MigrationStep never reached its agent, or the agent
+    is gone. Sent again as it was, as a new step, up to
+    :data:`LOST_RETRIES` times (a lost message is not the destination's
+    fault);
+  - :data:`REFUSED`: the executor refused it before anything started
+    (Nova's HTTP 400, a step the agent will not take): re-planned
+    elsewhere, never sent again as it was;
+  - :data:`EXPIRED`: it waited past its deadline (pending too long, or
+    sent and never started by its start-by time, after which its agent
+    refuses it): re-planned elsewhere;
+  - failed or aborted while it ran, or a pending one whose destination is
+    gone: re-planned elsewhere.
+
+  *Every* attempt counts toward ``max_attempts``, whichever way it ended
+  (:func:`next_attempt`): a VM gets at most that many steps in a plan.
+* A pending step whose VM is in no report while the host it was on
+  reports (:data:`VANISHED`: deleted meanwhile) ends ``skipped`` with no
+  host; its VM counts neither as moved nor as stuck.
 * A plan ends when no step is pending or running: completed when the last
-  step of every VM left it on its destination, failed otherwise, naming the
-  VMs (:func:`plan_end`).
+  step of every VM left it on its destination (or the VM vanished),
+  failed otherwise, naming the VMs (:func:`plan_end`).
 
 >>> def step(seq, vm, state, host, destination, error=None):
 ...     return {'id': f's{seq}', 'seq': seq, 'vm': vm, 'state': state,
@@ -25,7 +40,7 @@ Pure: plain step dicts in, decisions out; the runner
 >>> plan_end(steps)
 ('failed', 'VMs not moved (they stay where their last step says): v2')
 >>> next_attempt(steps[2], steps)
-NextAttempt(resend=True, exclude={'d'}, attempts=0)
+NextAttempt(resend=True, exclude={'d'}, attempts=1)
 >>> sorted(next_attempt(steps[0], steps[:1]).exclude)
 ['b']
 """
@@ -34,6 +49,12 @@ import typing
 
 #: marks a step whose MigrationStep never reached its agent
 LOST = 'message lost'
+#: marks a step the executor refused before it started
+REFUSED = 'refused'
+#: marks a step given up at its deadline without having started
+EXPIRED = 'expired'
+#: marks a step whose VM vanished (deleted) before it started
+VANISHED = 'VM vanished'
 #: times a step whose message was lost is sent again (a new step id)
 LOST_RETRIES = 3
 #: what a step sent again keeps of the step it replaces
@@ -55,6 +76,12 @@ def reached(step):
             and step['host'] == step['destination'])
 
 
+def vanished(step):
+    """True when the step ended because its VM vanished."""
+    return (step['state'] not in ('pending', 'running')
+            and VANISHED in (step['error'] or ''))
+
+
 def plan_end(steps):
     """How a plan ends once none of its steps is pending or running.
 
@@ -64,11 +91,16 @@ def plan_end(steps):
     """
     if any(s['state'] in ('pending', 'running') for s in steps):
         return None
-    stuck = [vm for vm, s in last_steps(steps).items() if not reached(s)]
+    last = last_steps(steps)
+    gone = sorted(vm for vm, s in last.items() if vanished(s))
+    stuck = [vm for vm, s in last.items()
+             if not reached(s) and not vanished(s)]
+    note = ('; VMs that vanished during the plan: ' + ', '.join(gone)
+            if gone else '')
     if stuck:
         return ('failed', 'VMs not moved (they stay where their last step '
-                          'says): ' + ', '.join(sorted(stuck)))
-    return ('completed', None)
+                          'says): ' + ', '.join(sorted(stuck)) + note)
+    return ('completed', note[2:] or None)
 
 
 def lost_result(step, host, error):
@@ -89,27 +121,31 @@ class NextAttempt(typing.NamedTuple):
     resend: bool
     #: the destinations a new step must not go to
     exclude: set
-    #: the attempts made so far (a pending step closed counts as one)
+    #: the attempts made so far, however they ended (lost, refused,
+    #: expired, failed, aborted; a pending step closed counts as one)
     attempts: int
 
 
 def next_attempt(step, plan_steps, closed=False):
-    """What follows a failed or aborted step (or, ``closed``, a pending
-    one whose destination is gone).
+    """What follows a step that ended without getting its VM there (or,
+    ``closed``, a pending one whose destination is gone).
 
     :param step: the step, with ``source`` where its VM is now
-    :param plan_steps: every step dict of the plan, the step among them
+    :param plan_steps: the step dicts of the plan (at least those of the
+        step's VM), the step among them
     """
     vm_steps = [s for s in plan_steps if s['vm'] == step['vm']]
     lost = [s for s in vm_steps if LOST in (s['error'] or '')]
-    failed = [s for s in vm_steps
-              if s['state'] in ('failed', 'aborted', 'skipped')
-              and s not in lost]
+    ended = [s for s in vm_steps
+             if s['state'] in ('failed', 'aborted', 'skipped')
+             and not reached(s)]
+    failed = [s for s in ended if s not in lost]
     resend = (not closed and bool(lost) and lost[-1]['id'] == step['id']
               and len(lost) <= LOST_RETRIES)
     exclude = {s['destination'] for s in failed}
     exclude.add(step['destination'])
-    return NextAttempt(resend, exclude, len(failed) + (1 if closed else 0))
+    attempts = len(ended) + (1 if closed and step not in ended else 0)
+    return NextAttempt(resend, exclude, attempts)
 
 
 def resent_fields(step):

@@ -23,6 +23,17 @@ without any statistics (its agent gone, its message lost), has none.
 ('s1', True, 224.0)
 >>> record_of(step, dict(result, stats={}), finished_at=1e9) is None
 True
+
+A post-copy whose link broke carries its pauses and the guest's stall;
+one that never came back (failed, its VM on the destination) too:
+
+>>> stranded = {'state': 'failed', 'stats': {
+...     'total_s': 40.0, 'downtime_ms': 0.0, 'bytes': 2 ** 27,
+...     'iterations': 1, 'postcopy': True, 'postcopy_started_s': 2.0,
+...     'postcopy_pauses': 1, 'postcopy_paused_s': 30.5}}
+>>> rec = record_of(dict(step, algorithm='postcopy'), stranded, 1e9)
+>>> rec.after.completed, rec.after.postcopy_pauses, rec.after.postcopy_paused_s
+(False, 1, 30.5)
 """
 
 from nova_livemig import exception
@@ -76,6 +87,28 @@ def record_of(step, result, finished_at, stats=None):
         after=record.after_of(state, stats), step_id=step['id'],
         finished_at=round(finished_at, 3))
     return record.from_primitive(record.to_primitive(rec))
+
+
+def stranded(step, result):
+    """True when a step ended with its VM stranded: a post-copy whose
+    link never came back, the VM paused on the destination and its memory
+    split between the two hosts (the agent's error says so). Such a VM is
+    not re-planned: only a resume of that migration, once the link is
+    back, saves it.
+
+    >>> step = {'destination': 'b'}
+    >>> stranded(step, {'state': 'failed', 'host': 'b',
+    ...                 'stats': {'postcopy': True, 'postcopy_pauses': 1}})
+    True
+    >>> stranded(step, {'state': 'failed', 'host': 'a',
+    ...                 'stats': {'postcopy': False}})
+    False
+    """
+    stats = result.get('stats') or {}
+    return (result['state'] == 'failed'
+            and result.get('host') == step['destination']
+            and bool(stats.get('postcopy'))
+            and bool(stats.get('postcopy_pauses')))
 
 
 def recorded_stats(stats, unmeasured=()):

@@ -5,7 +5,12 @@ executes them. No RPC here (the endpoint is
 :class:`Conductor` wires the live model (:mod:`.livemodel`), the database
 (:mod:`nova_livemig.db.api`), the plan runner (:mod:`.runner`), the
 scheduled policies (:mod:`.periodic`) and the retention of finished plans
-(``[conductor] plan_retention_days``). At its start the live model
+(``[conductor] plan_retention_days``). Of the conductors sharing a
+database only one is active: :meth:`Conductor.start` joins the race for
+the conductor lease (:mod:`.lease`) and the runner, the scheduled
+policies, the refit and the retention run only while this conductor holds
+it, as do the ``on_elected`` hooks (the RPC server); a standby waits for
+the lease to expire. At its start the live model
 learns the VMs' resident memory from the newest migration records
 (:meth:`Conductor.learn_history`); with ``[planner] calibration_file``
 set, the cost model is refitted from the history (:mod:`.refit`).
@@ -26,6 +31,7 @@ from nova_livemig import graph as graph_mod
 from nova_livemig import plan as plan_mod
 from nova_livemig import plugins
 from nova_livemig import policies
+from nova_livemig.conductor import lease as lease_mod
 from nova_livemig.conductor import livemodel
 from nova_livemig.conductor import notifications
 from nova_livemig.conductor import periodic
@@ -101,9 +107,22 @@ class Conductor:
             conf.conductor.report_max_age_s,
             livemodel.load_topology(conf.conductor.topology_file),
             conf.conductor.default_link_gbit_s, clock=clock)
+        #: the fencing token of the last lease held (None before): kept
+        #: once fenced, so that a late step still carries a stale epoch
+        self.epoch = None
         self.engine = runner.Engine(
             db, self.live, executor, settings.settings_from(conf),
-            self.options, self.algorithms, notify=self.notify, clock=clock)
+            self.options, self.algorithms, notify=self.notify, clock=clock,
+            epoch=lambda: self.epoch)
+        #: ``hook(epoch)`` s called after the loops start on election, and
+        #: before they stop when fenced (the RPC server)
+        self.on_elected = []
+        self.on_fenced = []
+        self.lease = lease_mod.Leadership(
+            db.engine, self.host, conf.conductor.lease_duration_s,
+            conf.conductor.lease_renew_interval_s, self._elected,
+            self._fenced, clock=clock)
+        self.engine.may_run = self.lease.holds
         self.learn_history()
         self.periodic = None
         if conf.periodic.enabled:
@@ -158,6 +177,36 @@ class Conductor:
         return len(records)
 
     def start(self):
+        """Join the race for the conductor lease; the loops start once it
+        is held (at once when it is free).
+
+        :returns: True when this conductor is the active one now
+        """
+        return self.lease.start()
+
+    def stop(self):
+        """Stop as the active conductor (releasing the lease) or as a
+        standby."""
+        self.lease.stop()
+
+    @property
+    def active(self):
+        return self.lease.active
+
+    def _elected(self, epoch):
+        self.epoch = epoch
+        self._start_loops()
+        for hook in self.on_elected:
+            hook(epoch)
+
+    def _fenced(self, epoch):
+        try:
+            for hook in self.on_fenced:
+                hook(epoch)
+        finally:
+            self._stop_loops()
+
+    def _start_loops(self):
         self.engine.start()
         if self.refitter is not None:
             self.refitter.start()
@@ -170,7 +219,7 @@ class Conductor:
                 daemon=True)
             self._retention.start()
 
-    def stop(self):
+    def _stop_loops(self):
         self._stop.set()
         if self._retention is not None:
             self._retention.join(timeout=10)

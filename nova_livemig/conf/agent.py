@@ -37,6 +37,33 @@ OPTS = [
                  help='Seconds between two looks at a running migration '
                       'job (deadline, post-copy switch, completion).\n\n'
                       'Related options:\n\n* ``progress_interval_s``\n'),
+    cfg.FloatOpt('postcopy_stall_s', default=5.0, min=0.5,
+                 help='Seconds a migration in post-copy may move no byte '
+                      'before the agent takes its link for broken and '
+                      'pauses the post-copy (libvirt '
+                      '``VIR_DOMAIN_ABORT_JOB_POSTCOPY``) so that it can '
+                      'be resumed once the link is back. A dropped link '
+                      'raises no error by itself: TCP keeps retransmitting '
+                      'for minutes.\n\n'
+                      'Related options:\n\n'
+                      '* ``postcopy_recover_timeout_s``\n'),
+    cfg.FloatOpt('postcopy_recover_timeout_s', default=300.0, min=1.0,
+                 help='Seconds a paused post-copy (its link broken) may '
+                      'wait for the path to the destination to come back; '
+                      'meanwhile the agent probes the destination\'s '
+                      'libvirtd and resumes the migration '
+                      '(``VIR_MIGRATE_POSTCOPY_RESUME``, libvirt >= 8.5) '
+                      'as soon as it can. Past it the step ends failed '
+                      'with the VM paused on the destination and its '
+                      'memory split between the two hosts, named in the '
+                      'error; the VM is not re-planned: the operator '
+                      'restores the link and resumes the migration, or '
+                      'the VM is lost.\n\n'
+                      'Possible values:\n\n'
+                      '* the longest link outage worth a stalled guest '
+                      '(the guest on the destination waits for its '
+                      'missing pages all that time)\n\n'
+                      'Related options:\n\n* ``postcopy_stall_s``\n'),
     cfg.IntOpt('job_history', default=1000, min=1,
                help='Finished migrations whose results the agent keeps '
                     'for ``get_job`` (a restarted conductor re-attaches '

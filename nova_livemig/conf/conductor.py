@@ -11,8 +11,9 @@ GROUP = cfg.OptGroup('conductor', title='Conductor options',
 OPTS = [
     cfg.StrOpt('host', default=None, sample_default='<hostname>',
                help='Name of this conductor, used as the publisher of its '
-                    'notifications and as the holder of the periodic '
-                    'lease. Default: the host name.'),
+                    'notifications and as the holder of the conductor and '
+                    'periodic leases; each conductor sharing a database '
+                    'needs its own. Default: the host name.'),
     cfg.IntOpt('report_max_age_s', default=120, min=1,
                help='Seconds after which an agent\'s last HostReport is '
                     'stale; the host then counts as down (its VMs stay '
@@ -72,6 +73,35 @@ OPTS = [
                       'which the conductor asks its agent (get_job); this '
                       'recovers results lost while the message bus was '
                       'down, and re-attaches steps after a restart.'),
+    cfg.FloatOpt('step_start_window_s', default=20.0, min=1.0,
+                 help='Seconds a step may take to reach its agent: the '
+                      'agent refuses a step that arrives later (a cast '
+                      'that waited in the message broker while the agent '
+                      'was down), and the conductor gives up a step its '
+                      'agent does not know only once this (plus '
+                      '``max_clock_skew_s``) has passed, so a step it '
+                      'gave up never runs.\n\nRelated options:\n\n* '
+                      '``max_clock_skew_s``: the agents\' clocks must be '
+                      'within it of the conductor\'s (NTP).\n'),
+    cfg.FloatOpt('max_clock_skew_s', default=5.0, min=0.0,
+                 help='Seconds the agents\' clocks may be off the '
+                      'conductor\'s; added to ``step_start_window_s`` '
+                      'before a step its agent does not know is given '
+                      'up.'),
+    cfg.FloatOpt('pending_max_wait_s', default=1800.0, min=1.0,
+                 help='Seconds a step may stay pending after its planned '
+                      'start (counted from when this conductor began '
+                      'running the plan); then it expires, its VM stays '
+                      'where it is and the plan can end (a source agent '
+                      'that never '
+                      'comes back, a destination that never has room).'),
+    cfg.IntOpt('send_workers', default=8, min=0, max=256,
+               help='Threads that hand started steps to the executor, '
+                    'off the plan runner\'s thread: a cast waits for the '
+                    'broker to confirm it, a step of the ``nova`` '
+                    'executor for Nova\'s API, and thousands of them in '
+                    'one pass would hold every plan. 0 sends them in the '
+                    'pass.'),
     cfg.FloatOpt('tick_s', default=0.5, min=0.01,
                  help='Seconds between two passes of the plan runner when '
                       'nothing wakes it.'),
@@ -116,6 +146,28 @@ OPTS = [
                help='The newest migration records a refit reads; older '
                     'ones no longer describe the cloud (links, QEMU, '
                     'guests change).'),
+    cfg.FloatOpt('lease_duration_s', default=30.0, min=2.0, max=3600.0,
+                 help='Seconds the active conductor\'s lease holds without '
+                      'a renewal. Of the conductors sharing a database, '
+                      'only the holder of this lease runs plans, fires '
+                      'the scheduled policies, refits and serves RPC; the '
+                      'others wait. The holder stops all of that once its '
+                      'lease runs out unrenewed, and a standby takes over '
+                      'once the lease has expired: a failover takes at '
+                      'most this long plus ``lease_renew_interval_s``.'
+                      '\n\nRelated options:\n\n'
+                      '* ``lease_renew_interval_s``: at most half of this\n'
+                      '* ``host``: each conductor needs its own; a '
+                      'conductor takes back at once a lease held under its '
+                      'own name (its previous run)\n'
+                      '* the conductors\' clocks must agree (NTP) to well '
+                      'within this\n'),
+    cfg.FloatOpt('lease_renew_interval_s', default=5.0, min=0.1,
+                 max=1800.0,
+                 help='Seconds between two renewals of the active '
+                      'conductor\'s lease, and between two looks at it by '
+                      'a standby conductor.\n\nRelated options:\n\n'
+                      '* ``lease_duration_s``: at least twice this\n'),
 ]
 
 

@@ -8,6 +8,7 @@ race (a result arriving while a runner times the step out) go through
 import contextlib
 import os
 import re
+import sys
 import time
 import urllib.parse
 import uuid
@@ -118,6 +119,11 @@ class Database:
             if url.startswith('sqlite'):
                 kwargs['connect_args'] = {'timeout': 30,
                                           'check_same_thread': False}
+            else:
+                # a server restart or its idle timeout (MariaDB's
+                # wait_timeout) closes pooled connections: test each one
+                # taken from the pool, and renew them hourly
+                kwargs.update(pool_pre_ping=True, pool_recycle=3600)
             self.engine = sa.create_engine(url, **kwargs)
         except (sa_exc.ArgumentError, ImportError) as err:
             # neither the value nor the error may show the password
@@ -235,6 +241,7 @@ class Database:
         :returns: ``(plans, steps)`` deleted
         """
         plan = models.Plan
+        before = min(before, sys.float_info.max)  # MySQL has no infinity
         old = sa.and_(plan.state.in_(models.PLAN_PURGEABLE), sa.or_(
             plan.finished_at < before,
             sa.and_(plan.finished_at.is_(None), plan.created_at < before)))
@@ -249,6 +256,27 @@ class Database:
                     models.Step.plan_id.in_(ids))).rowcount
                 plans += session.execute(sa.delete(plan).where(
                     plan.id.in_(ids), old)).rowcount
+
+    def delete_plan(self, plan_id, states):
+        """Delete one plan and its steps, only while it is in ``states``.
+
+        :raises NotFound: when no plan has that id
+        :raises InvalidInput: naming ``plan state`` when it is in none
+        """
+        plan = models.Plan
+        with self._session.begin() as session:
+            state = session.scalar(sa.select(plan.state).where(
+                plan.id == plan_id))
+            if state is None:
+                raise exception.NotFound('plan', plan_id)
+            if state not in states:
+                raise exception.InvalidInput(
+                    'plan state', state, 'one of ' + ', '.join(states)
+                    + ' (abort an executing plan first)')
+            session.execute(sa.delete(models.Step).where(
+                models.Step.plan_id == plan_id))
+            session.execute(sa.delete(plan).where(plan.id == plan_id,
+                                                  plan.state.in_(states)))
 
     def plan_ids(self, states):
         with self._session() as session:
@@ -283,12 +311,63 @@ class Database:
             step = session.get(models.Step, step_id)
             return None if step is None else _step_dict(step)
 
-    def steps(self, plan_id):
+    def steps(self, plan_id, vm=None):
+        """The steps of a plan in seq order; with ``vm``, of that VM only."""
+        query = sa.select(models.Step).where(models.Step.plan_id == plan_id)
+        if vm is not None:
+            query = query.where(models.Step.vm == vm)
         with self._session() as session:
             return [_step_dict(s) for s in session.scalars(
-                sa.select(models.Step).where(
-                    models.Step.plan_id == plan_id).order_by(
-                    models.Step.seq))]
+                query.order_by(models.Step.seq))]
+
+    def steps_by_id(self, step_ids):
+        """The step dicts of ``step_ids`` (unknown ids left out)."""
+        out = []
+        ids = list(step_ids)
+        with self._session() as session:
+            for first in range(0, len(ids), _PURGE_BATCH):
+                out += [_step_dict(s) for s in session.scalars(
+                    sa.select(models.Step).where(models.Step.id.in_(
+                        ids[first:first + _PURGE_BATCH])))]
+        return out
+
+    def step_changes(self, plan_id, after_seq):
+        """What the plan runner reads on every pass: ``({step id:
+        last_news_at} of the running steps, [step dicts of the steps added
+        after seq after_seq])`` (two short columns of the running steps,
+        not whole rows)."""
+        step = models.Step
+        with self._session() as session:
+            running = {row.id: row.last_news_at for row in session.execute(
+                sa.select(step.id, step.last_news_at).where(
+                    step.plan_id == plan_id, step.state == 'running'))}
+            added = [_step_dict(s) for s in session.scalars(
+                sa.select(step).where(step.plan_id == plan_id,
+                                      step.seq > after_seq).order_by(
+                    step.seq))]
+        return running, added
+
+    def count_unfinished(self, plan_id):
+        """How many steps of the plan are pending or running."""
+        step = models.Step
+        with self._session() as session:
+            return session.scalar(sa.select(sa.func.count()).where(
+                step.plan_id == plan_id,
+                step.state.in_(('pending', 'running'))))
+
+    def plan_state(self, plan_id):
+        """A plan's state, or None when no plan has that id."""
+        head = self.plan_head(plan_id)
+        return None if head is None else head['state']
+
+    def plan_head(self, plan_id):
+        """``{'state', 'started_at'}`` of a plan, or None when no plan has
+        that id (no document, no steps)."""
+        plan = models.Plan
+        with self._session() as session:
+            row = session.execute(sa.select(plan.state, plan.started_at).where(
+                plan.id == plan_id)).first()
+        return None if row is None else row._asdict()
 
     def update_step(self, step_id, expect=None, **values):
         """Change a step; with ``expect``, only from those states.
@@ -300,6 +379,35 @@ class Database:
             stmt = stmt.where(models.Step.state.in_(expect))
         with self._session.begin() as session:
             return session.execute(stmt.values(**values)).rowcount == 1
+
+    def update_steps(self, changes, expect=None):
+        """:meth:`update_step` of many steps in one transaction, with one
+        statement per set of columns (built once, run per step).
+
+        :param changes: ``{step id: {column: value}}``
+        :returns: the ids of the steps that changed, in ``changes``' order
+        """
+        changed = []
+        if not changes:
+            return changed
+        table = models.Step.__table__
+        statements = {}
+        with self.engine.begin() as conn:
+            for step_id, values in changes.items():
+                columns = tuple(sorted(values))
+                stmt = statements.get(columns)
+                if stmt is None:
+                    stmt = sa.update(table).where(
+                        table.c.id == sa.bindparam('b_id')).values(
+                        {c: sa.bindparam(f'b_{c}') for c in columns})
+                    if expect is not None:
+                        stmt = stmt.where(table.c.state.in_(expect))
+                    statements[columns] = stmt
+                params = {f'b_{c}': v for c, v in values.items()}
+                params['b_id'] = step_id
+                if conn.execute(stmt, params).rowcount == 1:
+                    changed.append(step_id)
+        return changed
 
     def replace_step(self, step_id, expect, values, new_fields):
         """Close one step and add the step that takes over its VM, in one

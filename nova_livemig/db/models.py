@@ -22,6 +22,10 @@ PLAN_PURGEABLE = PLAN_DONE
 STEP_STATES = ('pending', 'running', 'completed', 'failed', 'aborted',
                'skipped')
 STEP_DONE = ('completed', 'failed', 'aborted', 'skipped')
+#: the type of every time column (epoch seconds, durations): a double.
+#: MySQL's and MariaDB's FLOAT has 24 bits of mantissa, which round an
+#: epoch time to 128 s; elsewhere FLOAT is already a double.
+SECONDS = sa.Float().with_variant(sa.Double(), 'mysql', 'mariadb')
 
 
 class Base(orm.DeclarativeBase):
@@ -42,10 +46,10 @@ class Plan(Base):
     request = sa.Column(sa.JSON, nullable=False)
     document = sa.Column(sa.JSON, nullable=False)
     error = sa.Column(sa.Text, nullable=True)
-    created_at = sa.Column(sa.Float, nullable=False)
-    updated_at = sa.Column(sa.Float, nullable=False)
-    started_at = sa.Column(sa.Float, nullable=True)
-    finished_at = sa.Column(sa.Float, nullable=True)
+    created_at = sa.Column(SECONDS, nullable=False)
+    updated_at = sa.Column(SECONDS, nullable=False)
+    started_at = sa.Column(SECONDS, nullable=True)
+    finished_at = sa.Column(SECONDS, nullable=True)
 
     steps = orm.relationship('Step', back_populates='plan',
                              order_by='Step.seq',
@@ -71,14 +75,14 @@ class Step(Base):
     algorithm = sa.Column(sa.String(32), nullable=False)
     predicted = sa.Column(sa.JSON, nullable=False)
     path = sa.Column(sa.JSON, nullable=False, default=list)
-    planned_start_s = sa.Column(sa.Float, nullable=False, default=0.0)
-    planned_end_s = sa.Column(sa.Float, nullable=False, default=0.0)
+    planned_start_s = sa.Column(SECONDS, nullable=False, default=0.0)
+    planned_end_s = sa.Column(SECONDS, nullable=False, default=0.0)
     state = sa.Column(sa.String(16), nullable=False)
     host = sa.Column(sa.String(255), nullable=True)
-    deadline_s = sa.Column(sa.Float, nullable=True)
-    started_at = sa.Column(sa.Float, nullable=True)
-    finished_at = sa.Column(sa.Float, nullable=True)
-    last_news_at = sa.Column(sa.Float, nullable=True)
+    deadline_s = sa.Column(SECONDS, nullable=True)
+    started_at = sa.Column(SECONDS, nullable=True)
+    finished_at = sa.Column(SECONDS, nullable=True)
+    last_news_at = sa.Column(SECONDS, nullable=True)
     progress = sa.Column(sa.JSON, nullable=True)
     result = sa.Column(sa.JSON, nullable=True)
     error = sa.Column(sa.Text, nullable=True)
@@ -96,7 +100,11 @@ class Lease(Base):
 
     name = sa.Column(sa.String(64), primary_key=True)
     holder = sa.Column(sa.String(255), nullable=False)
-    expires_at = sa.Column(sa.Float, nullable=False)
+    expires_at = sa.Column(SECONDS, nullable=False)
+    #: grows by one each time the lease changes hands: the fencing token
+    #: (:mod:`nova_livemig.conductor.lease`)
+    epoch = sa.Column(sa.BigInteger, nullable=False, default=0,
+                      server_default='0')
 
 
 class PeriodicRun(Base):
@@ -106,7 +114,7 @@ class PeriodicRun(Base):
 
     policy = sa.Column(sa.String(64), primary_key=True)
     cron = sa.Column(sa.String(255), nullable=False)
-    last_run_at = sa.Column(sa.Float, nullable=False)
+    last_run_at = sa.Column(SECONDS, nullable=False)
     last_plan_id = sa.Column(sa.String(36), nullable=True)
 
 
@@ -128,5 +136,5 @@ class MigrationRecord(Base):
     source = sa.Column(sa.String(255), nullable=False)
     destination = sa.Column(sa.String(255), nullable=False)
     algorithm = sa.Column(sa.String(32), nullable=False)
-    finished_at = sa.Column(sa.Float, nullable=False)
+    finished_at = sa.Column(SECONDS, nullable=False)
     record = sa.Column(sa.JSON, nullable=False)

@@ -134,6 +134,35 @@ class ComputeDriver(abc.ABC):
         raise NotImplementedError(
             f'the {self.name} driver cannot tune a running migration')
 
+    def pause_postcopy(self, vm):
+        """Pause ``vm``'s migration in post-copy, its link broken, so
+        that it can be resumed (:meth:`resume_postcopy`) once the link is
+        back; :meth:`job_info` then shows it ``postcopy_paused``.
+
+        :param vm: the VM id
+        :returns: True when the pause was requested, False when the job
+            is not in post-copy (or already paused, or finished)
+        :raises NotImplementedError: when the driver cannot recover a
+            post-copy
+        """
+        raise NotImplementedError(
+            f'the {self.name} driver cannot pause a post-copy migration')
+
+    def resume_postcopy(self, vm):
+        """Resume ``vm``'s paused post-copy if the path to the
+        destination is back.
+
+        :param vm: the VM id
+        :returns: True when a resume started, False when not yet (the
+            destination is unreachable or not paused yet, the failed call
+            has not returned): ask again later
+        :raises MigrationFailed: when no job of ``vm`` runs
+        :raises NotImplementedError: when the driver cannot recover a
+            post-copy
+        """
+        raise NotImplementedError(
+            f'the {self.name} driver cannot resume a post-copy migration')
+
     def cleanup(self, vm):
         """Forget a finished job (after its result was sent).
 

@@ -29,12 +29,24 @@ decisions (post-copy switch, abort) are the agent's, from
   may hold it for seconds), sent again every second until the source
   shows the guest paused for post-copy (QEMU refuses it during setup, and
   a request made then can be lost).
+* Post-copy recovery (libvirt >= 8.5, QEMU ``postcopy-recover``): a
+  post-copy whose link broke is paused on both sides (QEMU saw the
+  socket fail, or the agent asked: :meth:`LibvirtDriver.pause_postcopy`,
+  ``abortJobFlags(VIR_DOMAIN_ABORT_JOB_POSTCOPY)``); the job stays
+  running, shown ``postcopy_paused``, and
+  :meth:`LibvirtDriver.resume_postcopy` calls ``migrateToURI3`` again
+  with the same parameters and ``VIR_MIGRATE_POSTCOPY_RESUME`` once the
+  failed call returned and a TCP connection to the destination's
+  libvirtd succeeds. The decisions are the agent's
+  (:mod:`nova_livemig.drivers.postcopy_recovery`).
 * Migrations nova-compute started: :meth:`LibvirtDriver.attach_job` and
   :meth:`LibvirtDriver.tune_job` (applied again once pages flow).
 
 ``doc/calibration.md`` has what the driver measured on the testbed.
 """
 
+import dataclasses
+import socket
 import threading
 import time
 
@@ -43,6 +55,7 @@ from oslo_log import log as logging
 from nova_livemig import drivers
 from nova_livemig import exception
 from nova_livemig.algorithms import downtime
+from nova_livemig.algorithms import postcopy
 from nova_livemig.conf import cost_model
 from nova_livemig.drivers import libvirt_flags
 from nova_livemig.drivers import libvirt_job
@@ -62,6 +75,30 @@ _EVENT_LOCK = threading.Lock()
 _EVENT_THREAD = None
 #: seconds to wait for libvirt to show the job after migrateToURI3 starts
 START_TIMEOUT_S = 60.0
+#: libvirtd's port for each ``[libvirt] live_migration_scheme``
+LIBVIRTD_PORTS = {'tls': 16514, 'tcp': 16509, 'ssh': 22}
+#: seconds a probe of the destination's libvirtd may take
+PROBE_TIMEOUT_S = 2.0
+#: seconds the destination must have shown its side of a post-copy failed
+#: before a resume is sent (libvirt 9.0 there hangs a resume that comes
+#: while it still handles the failure)
+RESUME_SETTLE_S = 3.0
+#: seconds a resume may run with the source still paused before the
+#: driver tries to interrupt it (``VIR_DOMAIN_ABORT_JOB_POSTCOPY``; QEMU
+#: refuses while its side is still paused: doc/postcopy-recovery.md)
+RESUME_STUCK_S = 30.0
+#: the destination's state when this agent cannot ask its libvirtd
+UNKNOWN = object()
+
+
+def probe_tcp(address, port, timeout_s=PROBE_TIMEOUT_S):
+    """True when a TCP connection to ``address:port`` opens within
+    ``timeout_s``: the path a resumed post-copy needs is there."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def start_event_loop():
@@ -90,12 +127,16 @@ class LibvirtDriver(drivers.ComputeDriver):
 
     :param conf: config with ``[agent]``, ``[libvirt]`` and
         ``[cost_model]`` registered
+    :param probe: ``probe(address, port)`` -> bool, whether this host
+        reaches a destination's libvirtd (:func:`probe_tcp`; tests whose
+        driver runs off the source host probe from the source)
     """
 
     name = 'libvirt'
 
-    def __init__(self, conf):
+    def __init__(self, conf, probe=probe_tcp):
         super().__init__(conf)
+        self._probe = probe
         if libvirt is None:
             raise exception.InvalidInput(
                 '[agent] driver', 'libvirt',
@@ -252,6 +293,13 @@ class LibvirtDriver(drivers.ComputeDriver):
                 time.sleep(0.05)
         return rates
 
+    def postcopy_recoverable(self):
+        """True when this host's libvirt and QEMU can pause and resume a
+        post-copy whose link broke (libvirt >= 8.5, QEMU >= 3.0; see
+        :func:`nova_livemig.algorithms.postcopy.recoverable`)."""
+        conn = self._connection()
+        return postcopy.recoverable(conn.getLibVersion(), conn.getVersion())
+
     def migration_uri(self):
         """This host's ``[libvirt] migration_inbound_addr`` (a bare
         address, which sources check and put in URIs of their own), or
@@ -270,6 +318,7 @@ class LibvirtDriver(drivers.ComputeDriver):
             migrate_uri=libvirt_uri.migrate_uri(address) if reported
             else None)
         job = libvirt_job.MigrationJob(step.vm, dom, step)
+        job.args, job.address = (dest, params, flags), address
         self._jobs.add(job)
         limit_ms = downtime.step_downtime_limit_ms(
             step, cost_model.params_from(self.conf))
@@ -280,21 +329,87 @@ class LibvirtDriver(drivers.ComputeDriver):
                         'migration: %s', step.vm, err)
         LOG.info('%s: migrating to %s (flags %#x, downtime limit %d ms)',
                  step.vm, dest, flags, limit_ms)
-        thread = threading.Thread(target=self._migrate,
-                                  args=(job, dest, params, flags),
-                                  name=f'libvirt-migrate-{step.vm}',
-                                  daemon=True)
-        thread.start()
+        self._start_call(job, flags)
         self._wait_running(job, limit_ms)
 
+    def _start_call(self, job, flags):
+        dest, params, _ = job.args
+        job.call_started_at = time.monotonic()
+        job.call = threading.Thread(target=self._migrate,
+                                    args=(job, dest, params, flags),
+                                    name=f'libvirt-migrate-{job.vm}',
+                                    daemon=True)
+        job.call.start()
+
     def _migrate(self, job, dest, params, flags):
+        error = code = None
         try:
             job.dom.migrateToURI3(dest, params, flags)
         except libvirt.libvirtError as err:
-            job.error = err.get_error_message()
-            job.error_code = err.get_error_code()
+            error, code = err.get_error_message(), err.get_error_code()
+        except BaseException as err:  # never leave the job running
+            error, code = str(err), None
+            raise
         finally:
-            job.done.set()
+            paused = error is not None and self._postcopy_paused(job)
+            if paused:
+                LOG.warning('%s: post-copy paused, its link broken (%s); '
+                            'waiting to resume', job.vm, error)
+            elif error is not None and self._left_source(job):
+                LOG.warning('%s: libvirt reported %r, but the VM left this '
+                            'host: its resumed post-copy completed', job.vm,
+                            error)
+                error = code = None
+            job.call_returned(error, code, paused)
+
+    def _left_source(self, job):
+        """True when a job that was resumed after its post-copy paused
+        has no active domain here any more: QEMU completed the recovery.
+
+        libvirt 9.0 does not know QEMU 10's ``postcopy-recover-setup``
+        state: it can report a resume failed while QEMU completes it, and
+        then shuts the source down as migrated. The destination must
+        show the VM running, its post-copy no longer failed: a source
+        destroyed meanwhile is no completion."""
+        if not job.resumes:
+            return False
+        try:
+            if job.dom.isActive():
+                return False
+        except libvirt.libvirtError:
+            pass
+        return self._destination_state(job) == (
+            libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_MIGRATED)
+
+    def _destination_state(self, job):
+        """``(state, reason)`` of the job's domain on the destination,
+        None when it is absent there, :data:`UNKNOWN` when this agent
+        cannot open a connection to the destination's libvirtd (no client
+        certificate, say)."""
+        try:
+            conn = libvirt.open(job.args[0])
+        except libvirt.libvirtError as err:
+            LOG.debug('%s: cannot ask the destination: %s', job.vm, err)
+            return UNKNOWN
+        try:
+            return tuple(conn.lookupByUUIDString(
+                job.dom.UUIDString()).state())
+        except libvirt.libvirtError:
+            return None
+        finally:
+            conn.close()
+
+    def _postcopy_paused(self, job):
+        """True when the source shows ``job``'s post-copy failed and
+        paused (QEMU ``postcopy-paused``): it can be resumed."""
+        if job.phase != migration.POSTCOPY:
+            return False
+        try:
+            state, reason = job.dom.state()
+        except libvirt.libvirtError:
+            return False
+        return (state == libvirt.VIR_DOMAIN_PAUSED
+                and reason == libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)
 
     def _wait_running(self, job, limit_ms):
         """Return once libvirt shows the job (and re-apply the downtime
@@ -327,6 +442,16 @@ class LibvirtDriver(drivers.ComputeDriver):
         job = self._jobs.get(vm)
         if job is None:
             return migration.JobInfo()
+        if (not job.done.is_set() and job.postcopy_failed
+                and self._left_source(job)):
+            LOG.warning('%s: the VM left this host: its resumed post-copy '
+                        'completed', vm)
+            job.call_returned(None, None, False)
+        if not job.done.is_set() and (job.postcopy_failed
+                                      or self._postcopy_paused(job)):
+            return dataclasses.replace(
+                job.setup_sample(), postcopy_paused=True,
+                postcopy_started_s=job.postcopy_started_s)
         if not job.done.is_set():
             try:
                 info = libvirt_stats.running_job(job.dom.jobStats(),
@@ -447,6 +572,86 @@ class LibvirtDriver(drivers.ComputeDriver):
                          err.get_error_message())
         finally:
             job.switch_sent_at = time.monotonic()
+
+    def _destination_paused_since(self, job, now):
+        """When the destination was first seen (at ``now`` or before)
+        with the post-copy failed on its side, or None while it is not:
+        libvirt 9.0 there can hang a resume that arrives while it still
+        handles the failure. When the destination cannot be asked, the
+        time the failed call returned stands in."""
+        dest = self._destination_state(job)
+        if dest is UNKNOWN:
+            return job.call_returned_at
+        if dest in (
+                (libvirt.VIR_DOMAIN_RUNNING,
+                 libvirt.VIR_DOMAIN_RUNNING_POSTCOPY_FAILED),
+                (libvirt.VIR_DOMAIN_PAUSED,
+                 libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)):
+            if job.dest_failed_at is None:
+                job.dest_failed_at = now
+        else:
+            job.dest_failed_at = None
+        return job.dest_failed_at
+
+    def pause_postcopy(self, vm, force=False):
+        """``abortJobFlags(VIR_DOMAIN_ABORT_JOB_POSTCOPY)``: QEMU's
+        ``migrate-pause``; see
+        :meth:`nova_livemig.drivers.ComputeDriver.pause_postcopy`.
+
+        :param force: send it even though the job shows paused already
+            (to interrupt a resume that hangs)"""
+        job = self._jobs.get(vm)
+        if (job is None or job.done.is_set() or not job.switch_seen
+                or (job.postcopy_failed and not force)):
+            return False
+        try:
+            job.dom.abortJobFlags(libvirt.VIR_DOMAIN_ABORT_JOB_POSTCOPY)
+        except libvirt.libvirtError as err:
+            LOG.warning('%s: post-copy pause refused: %s', vm,
+                        err.get_error_message())
+            return False
+        LOG.warning('%s: post-copy paused: no byte moved, its link is '
+                    'taken for broken', vm)
+        return True
+
+    def resume_postcopy(self, vm):
+        """``migrateToURI3`` again, same parameters, with
+        ``VIR_MIGRATE_POSTCOPY_RESUME``; see
+        :meth:`nova_livemig.drivers.ComputeDriver.resume_postcopy`."""
+        job = self._jobs.running(vm, 'resume')
+        now = time.monotonic()
+        if job.call is not None and job.call.is_alive():
+            # the failed call has not returned yet, or a resume hangs
+            if (job.resumes and not job.unstick_sent
+                    and now - job.call_started_at > RESUME_STUCK_S
+                    and self._postcopy_paused(job)):
+                job.unstick_sent = True
+                LOG.warning('%s: the resume shows nothing after %.0f s; '
+                            'interrupting it to try again', vm,
+                            now - job.call_started_at)
+                self.pause_postcopy(vm, force=True)
+            return False
+        if not (job.postcopy_failed or self._postcopy_paused(job)):
+            return False
+        port = LIBVIRTD_PORTS[self.opts.live_migration_scheme]
+        if not self._probe(job.address, port):
+            LOG.info('%s: destination %s:%d unreachable; post-copy stays '
+                     'paused', vm, job.address, port)
+            job.dest_failed_at = None
+            return False
+        since = self._destination_paused_since(job, now)
+        if since is None or now - since < RESUME_SETTLE_S:
+            return False
+        _, _, flags = job.args
+        job.postcopy_failed = False
+        job.dest_failed_at = None
+        job.unstick_sent = False
+        job.resuming()
+        LOG.warning('%s: resuming the paused post-copy (attempt %d)', vm,
+                    job.resumes)
+        self._start_call(job, flags | libvirt.VIR_MIGRATE_POSTCOPY
+                         | libvirt.VIR_MIGRATE_POSTCOPY_RESUME)
+        return True
 
     def abort(self, vm):
         job = self._jobs.get(vm)

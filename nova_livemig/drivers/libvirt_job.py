@@ -66,6 +66,28 @@ class MigrationJob:
         self.error_code = None
         self.aborted = False
         self.final = None
+        #: (dest URI, params, flags) of migrateToURI3, kept to resume
+        self.args = None
+        #: the destination's checked address (probed before a resume)
+        self.address = None
+        #: the thread running the current migrateToURI3 call
+        self.call = None
+        #: the last call returned with the post-copy paused (link broken)
+        self.postcopy_failed = False
+        #: resumes started, and the bytes moved before the last one
+        self.resumes = 0
+        self.resume_base_bytes = 0
+        #: when the current call started; when the destination was first
+        #: seen with its side of the post-copy failed (None: not now);
+        #: a hung resume was interrupted
+        self.call_started_at = None
+        self.call_returned_at = None
+        self.dest_failed_at = None
+        self.unstick_sent = False
+        #: monotonic seconds when the driver started the job, and when
+        #: its last call returned
+        self.started_at = time.monotonic()
+        self.ended_at = None
 
     def record(self, info):
         """Keep a running sample (the last :data:`HISTORY` of them)."""
@@ -121,6 +143,61 @@ class MigrationJob:
                 self.error_code = libvirt_stats.VIR_ERR_OPERATION_ABORTED
         self.done.set()
 
+    def _across_resumes(self, final):
+        """The final JobInfo of a job that was resumed, over its whole
+        life: libvirt may report the resumed job alone (its bytes and
+        pages counted from the resume). The time is the driver's, from
+        the first start to the end; bytes the resumed job reports below
+        what moved before the resume are added to that; the page counts
+        of such a job are unknown.
+
+        >>> job = MigrationJob('vm1', dom=None)
+        >>> job.resumes, job.resume_base_bytes = 1, 100
+        >>> job.started_at, job.ended_at = 0.0, 30.0
+        >>> f = job._across_resumes(migration.JobInfo(
+        ...     elapsed_s=4.0, processed_bytes=40, zero_pages=3))
+        >>> f.elapsed_s, f.processed_bytes, f.zero_pages
+        (30.0, 140, None)
+        """
+        final = dataclasses.replace(final, elapsed_s=max(
+            final.elapsed_s, self.ended_at - self.started_at))
+        if final.processed_bytes < self.resume_base_bytes:
+            final = dataclasses.replace(
+                final, processed_bytes=(self.resume_base_bytes
+                                        + final.processed_bytes),
+                normal_bytes=None, zero_pages=None)
+        return final
+
+    def resuming(self):
+        """Note that a resume starts: the bytes moved so far are the
+        base of a resumed job that counts from zero."""
+        self.resumes += 1
+        self.resume_base_bytes = max(
+            [self.resume_base_bytes]
+            + [h.processed_bytes for h in self.history])
+
+    def call_returned(self, error, error_code, paused):
+        """Note how a migrateToURI3 call returned: ``paused`` (the source
+        shows the post-copy failed and paused: the link broke) leaves the
+        job running for a resume; otherwise the job is done.
+
+        >>> job = MigrationJob('vm1', dom=None)
+        >>> job.call_returned('socket closed', 1, paused=True)
+        >>> job.done.is_set(), job.postcopy_failed
+        (False, True)
+        >>> job.call_returned(None, None, paused=False)
+        >>> job.done.is_set(), job.end_state()
+        (True, ('completed', None))
+        """
+        self.call_returned_at = time.monotonic()
+        if error is not None and paused:
+            self.postcopy_failed = True
+            return
+        self.postcopy_failed = False
+        self.error, self.error_code = error, error_code
+        self.ended_at = time.monotonic()
+        self.done.set()
+
     def end_state(self):
         """``(state, error)`` of a job whose migration call returned."""
         if self.error is None:
@@ -145,6 +222,8 @@ class MigrationJob:
         stats = (self.event_stats if state == migration.JOB_COMPLETED
                  else None)
         final = libvirt_stats.finished_job(stats, last, state, error)
+        if self.resumes and self.ended_at is not None:
+            final = self._across_resumes(final)
         return dataclasses.replace(final, postcopy_started_s=(
             self._postcopy_started_s()
             if final.phase == migration.POSTCOPY else None))

@@ -72,6 +72,9 @@ class JobInfo:
     :ivar postcopy_started_s: seconds from the job's start when it
         switched to post-copy; None when it did not (or the driver
         cannot tell)
+    :ivar postcopy_paused: the job is in post-copy and paused, both
+        sides waiting for the link (QEMU ``postcopy-paused``); it can be
+        resumed (see :mod:`nova_livemig.drivers.postcopy_recovery`)
     :ivar error: why a failed job failed, when the driver knows
     """
     state: str = JOB_NONE
@@ -92,6 +95,7 @@ class JobInfo:
     normal_bytes: int | None = None
     zero_pages: int | None = None
     postcopy_started_s: float | None = None
+    postcopy_paused: bool = False
     error: str | None = None
 
     @property

@@ -37,10 +37,16 @@ class Executor(abc.ABC):
         self.transport = transport
 
     @abc.abstractmethod
-    def start(self, step):
+    def start(self, step, fence=None):
         """Start one migration; returns at once.
 
         :param step: a MigrationStep primitive (dict)
+        :param fence: ``{'not_after': epoch s, 'epoch': int or None}``:
+            the step must not start after ``not_after`` (the conductor
+            gives it up then), nor under a conductor epoch older than
+            the newest the agent saw; executors that can, pass it on
+        :raises StepRefused: when the step was refused before anything
+            started (the conductor re-plans it elsewhere)
         :raises Exception: when it could not be sent; the conductor then
             asks :meth:`job` before deciding anything
         """
@@ -72,7 +78,7 @@ class NoopExecutor(Executor):
         super().__init__(conf, transport)
         self.started = []
 
-    def start(self, step):
+    def start(self, step, fence=None):
         self.started.append(step)
 
     def abort(self, step):

@@ -7,7 +7,8 @@ its books:
 
 * :meth:`NovaExecutor.start`: ``os-migrateLive`` to the planned host with
   ``block_migration: auto``. Nova's scheduler still validates the host
-  (filters, placement); a refusal is an HTTP error, raised as
+  (filters, placement); a refusal (HTTP 400 or 409) is raised as
+  :class:`~nova_livemig.exception.StepRefused`, any other HTTP error as
   :class:`~nova_livemig.exception.MigrationFailed`.
 * :meth:`NovaExecutor.job`: Nova's view as a JobStatus primitive: a live
   migration of the server in progress is ``running`` (progress from its
@@ -114,9 +115,11 @@ class NovaClient:
             raise exception.MigrationFailed(
                 f'{method} {path}: nova could not be reached: {exc}') from exc
         if resp.status_code >= 400:
-            raise exception.MigrationFailed(
+            err = exception.MigrationFailed(
                 f'{method} {path}: nova answered HTTP {resp.status_code}: '
                 f'{resp.text[:500]}')
+            err.status_code = resp.status_code
+            raise err
         return resp.json() if resp.content else None
 
     def live_migrate(self, vm_id, host, block_migration='auto'):
@@ -196,6 +199,11 @@ def _bytes(value):
     return value if isinstance(value, int) and value >= 0 else 0
 
 
+#: HTTP statuses of ``os-migrateLive`` that mean nothing started and the
+#: same request would be refused again (bad request, conflict)
+REFUSALS = (400, 409)
+
+
 class NovaExecutor(executors.Executor):
     """Live migrations through Nova's compute API (see the module).
 
@@ -240,11 +248,20 @@ class NovaExecutor(executors.Executor):
 
     # The Executor API ------------------------------------------------------
 
-    def start(self, step):
+    def start(self, step, fence=None):
+        """:raises StepRefused: when nova refuses ``os-migrateLive``
+        with HTTP 400 or 409 (no valid host, the server is busy): nothing
+        started; the conductor re-plans, it never sends the same step
+        again"""
         vm = step['vm']
         ids = [m['id'] for m in self.client.list_migrations(vm)]
         self._before[step['step_id']] = max(ids, default=0)
-        self.client.live_migrate(vm, step['destination'])
+        try:
+            self.client.live_migrate(vm, step['destination'])
+        except exception.MigrationFailed as err:
+            if getattr(err, 'status_code', None) in REFUSALS:
+                raise exception.StepRefused(str(err)) from err
+            raise
         if self.agent_api is not None:
             self._tune_via_agent(step)
 

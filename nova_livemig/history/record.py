@@ -20,6 +20,11 @@ names; optional fields may be absent or null)::
 post-copy for its end, and says so in ``postcopy_started_s``).
 ``step_id`` and ``finished_at`` (epoch seconds) are optional: the
 conductor writes them, a hand-made file may leave them out.
+``postcopy_pauses`` and ``postcopy_paused_s`` say how often a post-copy
+lost its link and was paused, and how long its guest stalled in all
+(absent when the driver could not tell, or before they were recorded); a
+post-copy that never came back is a record with ``completed`` false and
+a pause.
 
 >>> rec = from_primitive(EXAMPLE)
 >>> rec.before.path_gbit_s, rec.after.total_s
@@ -83,7 +88,12 @@ _AFTER = {
     'normal_bytes': _opt(_COUNT),
     'zero_pages': _opt(_COUNT),
     'postcopy_started_s': _opt(_SECONDS),
+    'postcopy_pauses': _opt(_COUNT),
+    'postcopy_paused_s': _opt(_SECONDS),
 }
+#: the ``after`` fields left out of a record's JSON when unknown (newer
+#: than the first files written)
+_RECOVERY = ('postcopy_pauses', 'postcopy_paused_s')
 _TOP = {
     'version': required(validation.integer(
         minimum=VERSION, maximum=VERSION,
@@ -130,6 +140,8 @@ class After:
     normal_bytes: int | None = None
     zero_pages: int | None = None
     postcopy_started_s: float | None = None
+    postcopy_pauses: int | None = None
+    postcopy_paused_s: float | None = None
 
     @property
     def postcopy(self):
@@ -250,7 +262,8 @@ def to_primitive(rec):
     out = {'version': VERSION, 'vm': rec.vm, 'source': rec.source,
            'destination': rec.destination, 'algorithm': rec.algorithm,
            'before': before_to_primitive(rec.before),
-           'after': dataclasses.asdict(rec.after)}
+           'after': {k: v for k, v in dataclasses.asdict(rec.after).items()
+                     if v is not None or k not in _RECOVERY}}
     if rec.step_id is not None:
         out['step_id'] = rec.step_id
     if rec.finished_at is not None:
@@ -295,7 +308,9 @@ def after_of(state, stats):
         iterations=stats.get('iterations'),
         normal_bytes=stats.get('normal_bytes'),
         zero_pages=stats.get('zero_pages'),
-        postcopy_started_s=stats.get('postcopy_started_s'))
+        postcopy_started_s=stats.get('postcopy_started_s'),
+        postcopy_pauses=stats.get('postcopy_pauses'),
+        postcopy_paused_s=stats.get('postcopy_paused_s'))
 
 
 EXAMPLE = {

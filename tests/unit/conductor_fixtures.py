@@ -4,6 +4,7 @@ executor that records what it is asked and answers get_job from a table."""
 import dataclasses
 
 from nova_livemig import algorithms as algorithms_mod
+from nova_livemig import exception
 from nova_livemig import plan as plan_mod
 from nova_livemig.conductor import livemodel
 from nova_livemig.conductor import planner
@@ -62,12 +63,26 @@ class RecordingExecutor(Executor):
         self.jobs = {}
         self.job_calls = []
         self.fail_job = False
+        #: destinations whose steps start() refuses (Nova's HTTP 400)
+        self.refuse = set()
+        #: the fence of each step started
+        self.fences = []
 
-    def start(self, step):
+    def start(self, step, fence=None):
+        if step['destination'] in self.refuse:
+            raise exception.StepRefused(
+                f'HTTP 400: no valid host {step["destination"]}')
         self.started.append(step)
+        self.fences.append(fence)
 
     def abort(self, step):
         self.aborted.append(step['step_id'])
+
+    def runs(self, step_msg):
+        """get_job says the step runs (its agent has it)."""
+        self.jobs[step_msg['step_id']] = {
+            'step_id': step_msg['step_id'], 'vm': step_msg['vm'],
+            'state': 'running', 'progress': None, 'result': None}
 
     def job(self, step):
         self.job_calls.append(step['step_id'])
@@ -124,7 +139,8 @@ def cluster(tmp_path, hosts, vms, placement, settings=None, sizes=None):
     options = plan_mod.PlanningOptions(algorithms=('precopy',))
     algorithms = algorithms_mod.load_algorithms(options.algorithms)
     settings = settings or settings_mod.Settings(
-        job_poll_interval_s=5.0, deadline_margin_s=10.0, deadline_factor=2.0)
+        job_poll_interval_s=5.0, deadline_margin_s=10.0, deadline_factor=2.0,
+        start_window_s=4.0, clock_skew_s=1.0, abort_retry_s=5.0)
     engine = runner.Engine(db, live, executor, settings, options,
                               algorithms, clock=clock)
     c = Cluster(db, live, executor, engine, clock, dict(placement))
@@ -144,3 +160,35 @@ def create(c, policy='drain', hosts=(), vms=()):
         c.options, c.algorithms)
     return c.db.create_plan(policy, {'hosts': list(hosts)}, document, steps,
                             'planned')
+
+
+class ConductorSide:
+    """The conductor's RPC endpoint as far as the runner needs it (the
+    real one needs the whole service): reports into the live model,
+    progress and results to the engine."""
+
+    def __init__(self, live, engine):
+        self.live, self.engine = live, engine
+
+    def report_measurements(self, ctxt, report):
+        from nova_livemig import messages
+        self.live.update(messages.HostReport.from_primitive(report))
+
+    def migration_result(self, ctxt, result):
+        from nova_livemig import messages
+        self.engine.on_result(messages.Result.from_primitive(result))
+        self.engine.wake()
+
+    def migration_progress(self, ctxt, progress):
+        from nova_livemig import messages
+        self.engine.on_progress(messages.Progress.from_primitive(progress))
+
+
+def one_step_started(tmp_path, settings=None):
+    """v1 on a, drained: ``(cluster, plan, the started step's message)``."""
+    c = cluster(tmp_path, {'a': 'up', 'b': 'up', 'c': 'up'}, [vm('v1')],
+                {'v1': 'a'}, settings=settings)
+    plan = create(c, hosts=['a'])
+    c.engine.execute(plan['id'])
+    c.engine.run_once()
+    return c, plan, c.executor.started[0]

@@ -21,8 +21,33 @@ def test_a_lost_message_is_resent_a_bounded_number_of_times():
         steps.append(step(seq, 'failed', 'b', error=LOST_ERROR))
         attempt = outcomes.next_attempt(steps[-1], steps)
         assert attempt.resend == (seq < outcomes.LOST_RETRIES), seq
-    # not the destination's fault: it is excluded only as the step's own
-    assert attempt.exclude == {'b'} and attempt.attempts == 0
+    # not the destination's fault: it is excluded only as the step's own;
+    # but each lost step is an attempt (the runner stops at max_attempts)
+    assert attempt.exclude == {'b'}
+    assert attempt.attempts == outcomes.LOST_RETRIES + 1
+
+
+def test_every_attempt_counts_however_it_ended():
+    """Lost, refused, expired, failed: each is one attempt, so a VM whose
+    steps are refused one after the other (b, c, b, c...) is not
+    re-planned forever."""
+    steps = [step(0, 'failed', 'b', error=LOST_ERROR),
+             step(1, 'failed', 'c', error=f'{outcomes.REFUSED}: HTTP 400'),
+             step(2, 'skipped', 'd', error=f'{outcomes.EXPIRED}: late'),
+             step(3, 'failed', 'b', error='boom')]
+    attempt = outcomes.next_attempt(steps[3], steps)
+    assert attempt.attempts == 4 and not attempt.resend
+    assert attempt.exclude == {'b', 'c', 'd'}
+
+
+def test_a_vanished_vm_ends_the_plan_as_neither_moved_nor_stuck():
+    steps = [step(0, 'completed', 'b', host='b'),
+             step(1, 'skipped', 'c', vm='v2', host=None,
+                  error=f'{outcomes.VANISHED}: in no report')]
+    assert outcomes.plan_end(steps) == (
+        'completed', 'VMs that vanished during the plan: v2')
+    steps.append(step(2, 'failed', 'c', vm='v3', error='boom'))
+    assert outcomes.plan_end(steps)[0] == 'failed'
 
 
 def test_failed_destinations_are_excluded_and_attempts_counted():

@@ -432,3 +432,21 @@ def test_without_admin_role_the_host_is_missing(executor, fake):
     fake.host = None
     with pytest.raises(exception.MigrationFailed, match='admin role'):
         executor.job(step())
+
+
+@pytest.mark.parametrize('status,refused', [(400, True), (409, True),
+                                            (500, False), (503, False)])
+def test_a_refused_live_migration_is_a_refusal_not_a_loss(executor, fake,
+                                                          status, refused):
+    """Nova's HTTP 400 or 409 means nothing started and the same request
+    would be refused again: StepRefused, which the conductor re-plans as
+    an attempt; a server error may be passing, and stays a failure to
+    send (the conductor asks before deciding)."""
+    def answer(vm_id, host, block_migration='auto'):
+        err = exception.MigrationFailed(f'POST ...: HTTP {status}')
+        err.status_code = status
+        raise err
+    fake.live_migrate = answer
+    with pytest.raises(exception.MigrationFailed) as err:
+        executor.start(step())
+    assert isinstance(err.value, exception.StepRefused) is refused
