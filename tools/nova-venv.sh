@@ -7,6 +7,8 @@
 #
 # Usage: tools/nova-venv.sh [VENV]       (default: .venv-nova in the repo)
 # Env:   PYTHON  interpreter to build with (default: python3; nova needs 3.11+)
+#        PINS    the pins file (default: tools/nova-test-requirements.txt;
+#                tools/cloud/venv.sh passes tools/cloud/requirements.txt)
 #
 # Idempotent: the venv is rebuilt only when the pins, requirements.txt or
 # setup.cfg change (their checksum is kept in VENV/.nova-venv-stamp).
@@ -16,7 +18,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 venv=${1:-$top/.venv-nova}
 python=${PYTHON:-python3}
 stamp=$venv/.nova-venv-stamp
-want=$(cat "$top/tools/nova-test-requirements.txt" "$top/requirements.txt" \
+pins=${PINS:-$top/tools/nova-test-requirements.txt}
+want=$(cat "$pins" "$top/requirements.txt" \
            "$top/setup.cfg" | sha256sum | cut -d' ' -f1)
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -26,11 +29,11 @@ fi
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q -r "$top/tools/nova-test-requirements.txt"
+"$venv/bin/pip" install -q -r "$pins"
 # pbr needs a version; the repo may have no tags (or no commits) yet.
 PBR_VERSION=${PBR_VERSION:-0.0.1.dev0} \
     "$venv/bin/pip" install -q -e "$top" \
-    -c "$top/tools/nova-test-requirements.txt"
+    -c "$pins"
 "$venv/bin/pip" check
 echo "$want" > "$stamp"
 echo "nova venv ready: $venv"
