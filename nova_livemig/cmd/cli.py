@@ -4,10 +4,11 @@ Sub-commands:
 
 * ``plan --snapshot FILE --policy P ...``: plan offline from a snapshot file
   (:mod:`nova_livemig.cmd.whatif`);
-* ``plan create|list|show|execute|abort|purge``: plans kept by the conductor
-  (:mod:`nova_livemig.cmd.control`);
-* ``migrate VM [--to HOST]``: smart placement of one VM, through the
-  conductor;
+* ``plan create|list|show|execute|abort|purge``: plans kept by the conductor,
+  through the REST API (:mod:`nova_livemig.cmd.control`; Keystone
+  credentials as the ``openstack`` command takes them, or ``--api-url``
+  with ``--os-token``: :mod:`nova_livemig.cmd.connection`);
+* ``migrate VM``: smart placement of one VM, through the API;
 * ``history export [--output FILE] [--since EPOCH_S] [--limit N]``: the
   migration records the conductor stored, as JSON Lines
   (:mod:`nova_livemig.cmd.history`);
@@ -35,6 +36,7 @@ from nova_livemig import conf as conf_mod
 from nova_livemig import exception
 from nova_livemig import loglines
 from nova_livemig import plugins
+from nova_livemig.cmd import connection
 
 PLAN_ACTIONS = ('create', 'list', 'show', 'execute', 'abort', 'purge')
 FORMATS = ('table', 'json')
@@ -50,6 +52,8 @@ ACTION_OPTIONS = {
     'limit': ('--limit', ('list',)),
     'marker': ('--marker', ('list',)),
     'older_than_days': ('--older-than-days', ('purge',)),
+    **{dest: (flag, PLAN_ACTIONS)
+       for dest, flag in connection.OPTIONS.items()},
 }
 #: options the offline mode shares with these actions
 SHARED_OPTIONS = ('policy', 'vm', 'host')
@@ -147,9 +151,9 @@ def _parser():
 
     plan = sub.add_parser(
         'plan', help='plan migrations (offline from a snapshot file, or '
-                     'through the conductor)',
+                     'through the API)',
         description='Offline: "plan --snapshot FILE --policy P". Through '
-                    'the conductor: "plan '
+                    'the API (nova-livemig-api): "plan '
                     'create|list|show|execute|abort|purge". An option of '
                     'the other mode is an error.')
     plan.add_argument('action', nargs='?', choices=PLAN_ACTIONS,
@@ -161,13 +165,15 @@ def _parser():
     _add_planning(plan)
     whatif.add_arguments(plan)
     control.add_plan_arguments(plan)
+    connection.add_arguments(plan)
 
     migrate = sub.add_parser('migrate',
                              help='live-migrate one VM through the '
-                                  'conductor (smart placement)')
+                                  'API (smart placement)')
     _add_config_file(migrate, 'sub_config_file')
     _add_format(migrate)
     control.add_migrate_arguments(migrate)
+    connection.add_arguments(migrate)
 
     calibrate_p = sub.add_parser(
         'calibrate', help='fit the cost models to migration history',
@@ -245,41 +251,6 @@ def _format(args):
     args.json = args.format == 'json'  # read by nova_livemig.cmd.control
 
 
-def check_transport(conf):
-    """Refuse at once a transport that cannot reach the conductor.
-
-    ``fake://`` (the default) is in-process: a call through it waits for
-    the reply timeout and fails, whatever runs elsewhere.
-
-    :raises InvalidInput: naming ``[DEFAULT] transport_url``
-    """
-    from nova_livemig import rpc
-    url = conf.transport_url or rpc.DEFAULT_TRANSPORT_URL
-    if url.split(':', 1)[0].lower() == 'fake':
-        raise exception.InvalidInput(
-            '[DEFAULT] transport_url', url,
-            'the URL of the message bus nova-livemig-conductor listens '
-            'on, e.g. rabbit://USER:PASSWORD@HOST:5672/ (fake:// is '
-            'in-process: it cannot reach a conductor in another process); '
-            'set it in the configuration file (--config-file)')
-
-
-class LazyConductor:
-    """The conductor's RPC API, connected at its first use, so that bad
-    arguments are reported before the transport is checked."""
-
-    def __init__(self, conf):
-        self._conf = conf
-        self._api = None
-
-    def __getattr__(self, name):
-        if self._api is None:
-            from nova_livemig.cmd import control
-            check_transport(self._conf)
-            self._api = control.conductor_api(self._conf)
-        return getattr(self._api, name)
-
-
 def _dispatch(args):
     from nova_livemig.cmd import calibrate
     from nova_livemig.cmd import control
@@ -294,13 +265,11 @@ def _dispatch(args):
     if args.command == 'plan' and args.action is None:
         return whatif.run(args, build_conf(args, messaging=False))
     if args.command == 'plan':
-        conf = build_conf(args)
-        return control.run_plan(args, conf, LazyConductor(conf))
+        return control.run_plan(args, build_conf(args, messaging=False))
     if args.command == 'calibrate':
         return calibrate.run(args, build_conf(args, messaging=False))
     if args.command == 'migrate':
-        conf = build_conf(args)
-        return control.run_migrate(args, conf, LazyConductor(conf))
+        return control.run_migrate(args, build_conf(args, messaging=False))
     if args.command == 'history':
         return history.run(args, build_conf(args, messaging=False))
     return demo.run(args, build_conf(args))

@@ -1,6 +1,8 @@
 """``nova-livemig plan create|list|show|execute|abort|purge`` and
-``nova-livemig migrate``: plans kept by the conductor, through
-``ConductorAPI``.
+``nova-livemig migrate``: plans kept by the conductor, through the REST
+API (:mod:`nova_livemig.cmd.connection`: a Keystone session from
+clouds.yaml or the ``OS_*`` variables, or ``--api-url`` with
+``--os-token``); no message-bus credentials.
 
 * ``plan create --policy drain --host H [--dry-run]``: plan on the live
   model; the plan is recorded (``planned``, or ``dry-run``: a record only)
@@ -9,18 +11,19 @@
 * ``plan execute ID``: start it and follow it with progress bars until it
   ends (``--no-wait`` returns at once)
 * ``plan abort ID``: pending steps are skipped, running ones aborted
-* ``plan purge [--older-than-days N]``: delete the finished plans older
-  than N days (default: the conductor's ``[conductor]
-  plan_retention_days``)
-* ``migrate VM [--to HOST]``: one VM, to HOST or where it migrates best
+* ``plan purge --older-than-days N``: delete the finished plans older
+  than N days (the conductor itself deletes those older than its
+  ``[conductor] plan_retention_days``)
+* ``migrate VM``: one VM, where it migrates best (a ``single`` plan,
+  executed at once)
 
 Progress is plain text: on a terminal the block of bars is redrawn in
 place; in a log (not a TTY) a new block is printed when something changed,
 at most every few seconds, so the log stays readable.
 
 Exit status: 0 the plan completed with every VM placed; 1 a VM stays where
-it was (unplaced, failed step, aborted plan) or the conductor did not
-answer; 2 bad input (unknown policy, VM, host or plan id).
+it was (unplaced, failed step, aborted plan) or the API did not answer;
+2 bad input (unknown policy, VM, host or plan id, credentials refused).
 """
 
 import json
@@ -30,14 +33,16 @@ import time
 from nova_livemig import exception
 from nova_livemig import validation
 from nova_livemig.cmd import arguments
+from nova_livemig.cmd import connection
 from nova_livemig.conductor import views
 
-#: extra ``register_opts`` callables (every group is in conf.MODULES)
 GIB = 1024 ** 3
 BAR_WIDTH = 20
 ENDED = ('dry-run', 'completed', 'failed', 'aborted')
-#: remote exception types that are the caller's mistake (exit status 2)
-INPUT_ERRORS = ('InvalidInput', 'NotFound', 'InvalidSnapshot', 'InvalidPlan')
+#: why ``migrate --to`` is refused
+TO_RETIRED = ('nothing: the API places a VM where it migrates best; to '
+              'name the host, ask Nova: openstack server migrate '
+              '--live-migration --host HOST VM')
 #: plans per ``plan list`` page unless --limit says otherwise
 LIST_LIMIT = 50
 #: seconds between two progress updates while a plan is followed
@@ -69,53 +74,31 @@ def add_plan_arguments(parser):
                        type=arguments.bounded_int(0, MAX_DAYS), metavar='N',
                        help='purge: delete the finished plans (completed, '
                             'failed, aborted, dry-run) that finished more '
-                            'than N days ago, with their steps; default: '
-                            'the conductor\'s [conductor] '
-                            'plan_retention_days')
+                            'than N days ago, with their steps (the '
+                            'conductor itself deletes those older than its '
+                            '[conductor] plan_retention_days)')
     _add_watch_arguments(group)
 
 
 def add_migrate_arguments(parser):
     parser.add_argument('vm', metavar='VM', help='the VM to move')
     parser.add_argument('--to', metavar='HOST', dest='to',
-                        help='destination; default: the host it migrates '
-                             'to best (smart placement)')
+                        help='retired: the API places the VM where it '
+                             'migrates best; to name the host, use '
+                             '"openstack server migrate --live-migration '
+                             '--host HOST VM"')
     _add_watch_arguments(parser)
 
 
 def _add_watch_arguments(parser):
     parser.add_argument('--no-wait', action='store_true',
-                        help='return once the conductor has the request; '
+                        help='return once the API has the request; '
                              'do not follow the progress')
     # --format json (and its deprecated alias --json) sets args.json:
     # nova_livemig.cmd.cli adds them
     parser.add_argument('--interval', type=float, metavar='S',
                         help='seconds between two progress updates '
                              f'(default {INTERVAL_S:g})')
-
-
-def conductor_api(conf, transport=None):
-    from nova_livemig.cmd import redact
-    from nova_livemig.conductor import rpcapi
-    transport = transport or redact.get_transport(conf)
-    return rpcapi.ConductorAPI(transport)
-
-
-def _call(func, *args):
-    """Call the conductor; remote errors become local ones."""
-    import oslo_messaging  # only commands that reach the bus load it
-    try:
-        return func({}, *args)
-    except oslo_messaging.RemoteError as err:
-        if err.exc_type in INPUT_ERRORS:
-            first = (err.value or err.exc_type).splitlines()[0]
-            raise exception.LivemigError(first) from err
-        raise exception.MigrationFailed(
-            f'conductor error {err.exc_type}: {err.value}') from err
-    except oslo_messaging.MessagingTimeout as err:
-        raise exception.MigrationFailed(
-            'the conductor did not answer (is nova-livemig-conductor '
-            'running on the same transport_url?)') from err
 
 
 def _positive(name, value, maximum):
@@ -143,66 +126,81 @@ def _resolve_interval(args):
 
 
 def run_plan(args, conf, api=None, out=None):
-    """Run one ``plan`` action; returns the exit status."""
+    """Run one ``plan`` action; returns the exit status.
+
+    :param api: a :class:`nova_livemig.cmd.connection.Plans` (default:
+        the API the options name) or a :class:`BusPlans`
+    """
     out = out or sys.stdout
     _resolve_interval(args)
-    # what the conductor would refuse is refused here, before the
-    # transport is even checked
+    # what the API would refuse is refused here, before it is contacted
     arguments.check_names([
         ('ID', args.plan_id, arguments.PLAN_ID),
         ('--marker', getattr(args, 'marker', None), arguments.PLAN_ID),
         ('--policy', getattr(args, 'policy', None), validation.NAME),
         ('--vm', getattr(args, 'vm', None), validation.NAME),
         ('--host', getattr(args, 'host', None), validation.NAME)])
-    api = api or conductor_api(conf)
+    connection.check_arguments(args)
     action = args.action
     if action in ('show', 'execute', 'abort') and not args.plan_id:
         raise exception.InvalidInput('ID', None,
                                      f'a plan id after "plan {action}" '
                                      '(see "plan list")')
+    if action == 'create' and not args.policy:
+        raise exception.InvalidInput('--policy', None,
+                                     'a policy name, e.g. drain')
+    if action == 'purge' and args.older_than_days is None:
+        raise exception.InvalidInput(
+            '--older-than-days', None,
+            'a number of days (the conductor itself deletes the finished '
+            'plans older than its [conductor] plan_retention_days)')
+    api = api or connection.plans_api(args)
     if action == 'create':
-        if not args.policy:
-            raise exception.InvalidInput('--policy', None,
-                                         'a policy name, e.g. drain')
-        view = _call(api.create_plan, args.policy, list(args.vm),
-                     list(args.host), bool(args.dry_run))
+        view = api.create_plan(args.policy, list(args.vm),
+                               list(args.host), bool(args.dry_run))
         _print(out, view, args.json, render_plan)
         return 1 if view['document'].get('unplaced') else 0
     if action == 'list':
         limit = (LIST_LIMIT if args.limit is None
                  else _at_least('--limit', args.limit, 1))
-        plans = _call(api.list_plans, limit, args.marker)
+        plans, _ = api.list_plans(limit, args.marker)
         out.write((json.dumps(plans, indent=1) if args.json
                    else render_list(plans, limit)) + '\n')
         return 0
     if action == 'purge':
-        days = args.older_than_days
-        if days is not None:
-            _at_least('--older-than-days', days, 0)
-        done = _call(api.purge_plans, days)
+        done = api.purge_plans(_at_least('--older-than-days',
+                                         args.older_than_days, 0))
         out.write((json.dumps(done, indent=1) if args.json
                    else render_purge(done)) + '\n')
         return 0
     if action == 'show':
-        view = _call(api.show_plan, args.plan_id)
-        _print(out, view, args.json, render_plan)
+        _print(out, api.show_plan(args.plan_id), args.json, render_plan)
         return 0
     if action == 'abort':
-        view = _call(api.abort_plan, args.plan_id)
+        view = api.abort_plan(args.plan_id)
     else:
-        view = _call(api.execute_plan, args.plan_id)
+        view = api.execute_plan(args.plan_id)
     return _follow(api, view, args, out)
 
 
 def run_migrate(args, conf, api=None, out=None):
-    """``migrate VM [--to HOST]``; returns the exit status."""
+    """``migrate VM``: a ``single`` plan for the VM, executed at once;
+    returns the exit status."""
     out = out or sys.stdout
     _resolve_interval(args)
     arguments.check_names([('VM', args.vm, validation.NAME),
                            ('--to', args.to, validation.NAME)])
-    api = api or conductor_api(conf)
-    view = _call(api.migrate_vm, args.vm, args.to)
-    return _follow(api, view, args, out)
+    if args.to is not None:
+        raise exception.InvalidInput('--to', args.to, TO_RETIRED)
+    connection.check_arguments(args)
+    api = api or connection.plans_api(args)
+    view = api.create_plan('single', [args.vm], [], False)
+    if not view['steps']:
+        reasons = [u['reason'] for u in view['document']['unplaced']]
+        raise exception.InvalidInput(
+            'VM', args.vm, 'a VM some host can take ('
+            + ('; '.join(reasons) or 'no move planned') + ')')
+    return _follow(api, api.execute_plan(view['id']), args, out)
 
 
 def _follow(api, view, args, out):
@@ -236,7 +234,7 @@ def watch(api, plan_id, out, interval_s=1.0, tty=False, quiet_s=5.0,
     """
     last_text, last_at, last_done, drawn = None, 0.0, None, 0
     while True:
-        view = _call(api.show_plan, plan_id)
+        view = api.show_plan(plan_id)
         lines = render_progress(view)
         text = '\n'.join(lines)
         now = time.monotonic()
@@ -372,3 +370,66 @@ def render_purge(done):
     """
     return (f'purged {done["plans"]} plans and {done["steps"]} steps that '
             f'finished more than {done["older_than_days"]} days ago')
+
+
+# The in-process conductor of ``demo`` (and of tests that run one): the
+# same calls as :class:`nova_livemig.cmd.connection.Plans`, over RPC.
+
+def conductor_api(conf, transport=None):
+    from nova_livemig.cmd import redact
+    from nova_livemig.conductor import rpcapi
+    transport = transport or redact.get_transport(conf)
+    return rpcapi.ConductorAPI(transport)
+
+
+def _call(func, *args):
+    """Call the conductor; remote errors become local ones."""
+    import oslo_messaging  # only the in-process demo loads it
+    try:
+        return func({}, *args)
+    except oslo_messaging.RemoteError as err:
+        if err.exc_type in BUS_INPUT_ERRORS:
+            first = (err.value or err.exc_type).splitlines()[0]
+            raise exception.LivemigError(first) from err
+        raise exception.MigrationFailed(
+            f'conductor error {err.exc_type}: {err.value}') from err
+    except oslo_messaging.MessagingTimeout as err:
+        raise exception.MigrationFailed(
+            'the conductor did not answer (is nova-livemig-conductor '
+            'running on the same transport_url?)') from err
+
+
+#: remote exception types that are the caller's mistake (exit status 2)
+BUS_INPUT_ERRORS = ('InvalidInput', 'NotFound', 'InvalidSnapshot',
+                    'InvalidPlan')
+
+
+class BusPlans:
+    """The plan calls of :class:`nova_livemig.cmd.connection.Plans` on a
+    :class:`~nova_livemig.conductor.rpcapi.ConductorAPI` (``demo`` runs
+    its conductor in its own process, on an in-process transport).
+
+    :param rpc_api: the conductor's RPC API
+    """
+
+    def __init__(self, rpc_api):
+        self.rpc = rpc_api
+
+    def create_plan(self, policy, vms, hosts, dry_run):
+        return _call(self.rpc.create_plan, policy, vms, hosts, dry_run)
+
+    def list_plans(self, limit, marker=None):
+        plans = _call(self.rpc.list_plans, limit, marker)
+        return plans, (plans[-1]['id'] if len(plans) == limit else None)
+
+    def purge_plans(self, older_than_days):
+        return _call(self.rpc.purge_plans, older_than_days)
+
+    def show_plan(self, plan_id):
+        return _call(self.rpc.show_plan, plan_id)
+
+    def execute_plan(self, plan_id):
+        return _call(self.rpc.execute_plan, plan_id)
+
+    def abort_plan(self, plan_id):
+        return _call(self.rpc.abort_plan, plan_id)

@@ -162,14 +162,13 @@ def run(args, conf, out=None):
             agent.start()
             agents.append(agent)
         _wait_reports(service.conductor, snapshot, timeout_s=15.0)
-        api = control.conductor_api(cconf, transport)
-        view = control._call(api.create_plan, 'drain', [], list(args.host),
-                             False)
+        api = control.BusPlans(control.conductor_api(cconf, transport))
+        view = api.create_plan('drain', [], list(args.host), False)
         out.write(control.render_plan(view) + '\n\n')
         if not view['steps']:
             out.write('nothing to move\n')
             return 1 if view['document'].get('unplaced') else 0
-        control._call(api.execute_plan, view['id'])
+        api.execute_plan(view['id'])
         view = control.watch(api, view['id'], out, interval_s=0.5,
                              tty=out.isatty(), quiet_s=2.0)
         out.write(control.render_result(view) + '\n\n')

@@ -193,6 +193,12 @@ def policy_lines(policy, figures):
                  f"{f['hosts_over_target_before']} -> "
                  f"{f['hosts_over_target_after']}, busiest host "
                  f"{f['max_util_before']:.2f} -> {f['max_util_after']:.2f}"]
+        curve = _spread_curve(f.get('spread_by_moves'))
+        if curve:
+            lines.append('Spread by moves: ' + ', '.join(
+                f'{k}: {v:.4f}' for k, v in curve)
+                + (f" (stopped by {f['stopped_by']})"
+                   if isinstance(f.get('stopped_by'), str) else ''))
         if f.get('hosts_not_relieved'):
             lines.append('Not relieved: '
                          + ', '.join(f['hosts_not_relieved']))
@@ -202,3 +208,18 @@ def policy_lines(policy, figures):
     scalars = [f'{k} {v}' for k, v in f.items()
                if isinstance(v, (int, float, str))]
     return [f'Summary: {", ".join(scalars)}'] if scalars else []
+
+
+def _spread_curve(value):
+    """``[[moves, stddev], ...]`` of a balance plan, the well-formed
+    points only (a plan read from a file may carry anything).
+
+    >>> _spread_curve([[0, 0.2], [3, 0.1], ['x', 1], 5])
+    [(0, 0.2), (3, 0.1)]
+    """
+    if not isinstance(value, list):
+        return []
+    return [(p[0], p[1]) for p in value
+            if isinstance(p, (list, tuple)) and len(p) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                    for x in p)]

@@ -1,4 +1,4 @@
-"""The conductor's RPC endpoint (``ConductorAPI`` 1.1).
+"""The conductor's RPC endpoint (``ConductorAPI`` 1.2).
 
 :class:`ConductorEndpoint` has exactly the methods of ``ConductorAPI``
 (``doc/control-plane-contract.md``); each validates its message with
@@ -90,10 +90,10 @@ _PLAN_ID = validation.Kind(
 
 
 class ConductorEndpoint:
-    """The RPC endpoint of ``ConductorAPI`` 1.1 (topic
+    """The RPC endpoint of ``ConductorAPI`` 1.2 (topic
     ``nova-livemig-conductor``)."""
 
-    target = oslo_messaging.Target(version='1.1')
+    target = oslo_messaging.Target(version='1.2')
 
     def __init__(self, conductor, verifier=None):
         """:param verifier: a :class:`~nova_livemig.signing.Verifier` of
@@ -209,3 +209,83 @@ class ConductorEndpoint:
         return self.conductor.migrate_vm(
             _NAME.check('vm', vm),
             _NAME.or_null().check('destination', destination))
+
+    # calls of the REST API (1.2)
+    @_call
+    def delete_plan(self, ctxt, plan_id):
+        """Delete a plan and its steps; refused while it executes."""
+        plan_id = _PLAN_ID.check('plan_id', plan_id)
+        self.conductor.db.delete_plan(plan_id, DELETABLE)
+
+    @_call
+    def list_history(self, ctxt, limit=None, since=None):
+        """Migration records, newest first (at most :data:`MAX_PAGE`)."""
+        limit = _LIMIT.check('limit', limit) or MAX_PAGE
+        since = _EPOCH.check('since', since)
+        return self.conductor.db.list_migration_records(
+            since=since, limit=limit, newest_first=True)
+
+    @_call
+    def show_snapshot(self, ctxt):
+        """The live model's snapshot; InvalidInput before any report."""
+        return self.conductor.live.snapshot().to_primitive()
+
+    @_call
+    def list_periodic(self, ctxt):
+        """The ``[periodic] schedule`` entries with their runs."""
+        from nova_livemig import plugins
+        from nova_livemig.conductor import periodic
+        conf = self.conductor.conf
+        entries = periodic.parse_schedule(conf.periodic.schedule,
+                                          plugins.names(plugins.POLICIES))
+        now = self.conductor.clock()
+        out = []
+        for entry in entries:
+            last = self.conductor.db.last_run(entry.policy)
+            last_at = None if last is None else last[1]
+            out.append({
+                'policy': entry.policy, 'cron': entry.cron,
+                'mode': ('dry-run' if conf.periodic.dry_run
+                         and entry.mode == 'execute' else entry.mode),
+                'enabled': bool(conf.periodic.enabled),
+                'last_run_at': last_at,
+                'next_run_at': (None if entry.mode == 'disabled' else
+                                periodic.next_after(entry.cron,
+                                                    last_at or now))})
+        return out
+
+    @_call
+    def show_calibration(self, ctxt):
+        """The calibration file the conductor plans with."""
+        from nova_livemig.calibration import document
+        path = self.conductor.conf.planner.calibration_file
+        if not path:
+            # no file: the conductor plans with the [cost_model] constants
+            raise exception.NotFound('calibration', 'current', known=())
+        try:
+            cal = document.load(path, '[planner] calibration_file')
+        except exception.InvalidInput as err:
+            raise exception.NotFound('calibration', 'current',
+                                     known=()) from err
+        return document.to_primitive(cal)
+
+    @_call
+    def refit_calibration(self, ctxt):
+        """Refit from the history now; the new calibration."""
+        from nova_livemig.calibration import document
+        refitter = self.conductor.refitter
+        if refitter is None:
+            raise exception.InvalidInput(
+                '[planner] calibration_file', None,
+                'a calibration file set on the conductor (refits write it)')
+        cal = refitter.refit()
+        if cal is None:
+            raise exception.InvalidInput(
+                'history', 'no migration records',
+                'at least one migration record to fit')
+        return document.to_primitive(cal)
+
+
+#: the plan states ``delete_plan`` deletes (not executing or aborting)
+DELETABLE = ('planned', 'dry-run', 'completed', 'failed', 'aborted')
+_EPOCH = validation.number(minimum=0).or_null()

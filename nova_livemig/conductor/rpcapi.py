@@ -26,13 +26,16 @@ class ConductorAPI:
     * 1.1 - ``list_plans`` takes ``limit`` and ``marker`` (pages of plan
       summaries, newest first); new call ``purge_plans`` (deletes finished
       plans older than ``older_than_days``)
+    * 1.2 - the REST API's calls: ``delete_plan``, ``list_history``,
+      ``show_snapshot``, ``show_calibration``, ``refit_calibration``,
+      ``list_periodic``
 
     The casts of an agent carry a signature in their context when the
     agent has a key (:mod:`nova_livemig.signing`); the arguments and the
     version do not change, so a conductor that checks none still works.
     """
 
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def __init__(self, transport, timeout=None, signer=None):
         """:param signer: a :class:`~nova_livemig.signing.Signer` of the
@@ -112,3 +115,43 @@ class ConductorAPI:
         """:returns: the plan dict of a one-step plan"""
         return self._prepare().call(ctxt, 'migrate_vm', vm=vm,
                                     destination=destination)
+
+    # -- from the REST API (1.2) --
+
+    def delete_plan(self, ctxt, plan_id):
+        """Delete a plan that is not executing, with its steps (1.2).
+
+        :returns: None
+        """
+        return self._prepare('1.2').call(ctxt, 'delete_plan',
+                                         plan_id=plan_id)
+
+    def list_history(self, ctxt, limit=None, since=None):
+        """Migration records, newest first (1.2).
+
+        :param limit: at most this many
+        :param since: only those finished at or after this epoch time
+        :returns: a list of record dicts (``doc/history.md``)
+        """
+        return self._prepare('1.2').call(ctxt, 'list_history', limit=limit,
+                                         since=since)
+
+    def show_snapshot(self, ctxt):
+        """:returns: the live model's snapshot (format v1) (1.2)"""
+        return self._prepare('1.2').call(ctxt, 'show_snapshot')
+
+    def list_periodic(self, ctxt):
+        """:returns: the scheduled policies with their last and next runs
+        (1.2)"""
+        return self._prepare('1.2').call(ctxt, 'list_periodic')
+
+    def show_calibration(self, ctxt):
+        """:returns: the calibration the conductor plans with (1.2)"""
+        return self._prepare('1.2').call(ctxt, 'show_calibration')
+
+    def refit_calibration(self, ctxt):
+        """Refit the cost model from the history now (1.2).
+
+        :returns: the new calibration
+        """
+        return self._prepare('1.2').call(ctxt, 'refit_calibration')

@@ -12,6 +12,7 @@ import stat
 
 from nova_livemig import exception
 from nova_livemig.conf import agent
+from nova_livemig.conf import api
 from nova_livemig.conf import conductor
 from nova_livemig.conf import cost_model
 from nova_livemig.conf import database
@@ -83,7 +84,8 @@ def config_files_in(argv):
 
 # Each module has register_opts(conf) and list_opts(); add new groups here.
 MODULES = [planner, cost_model, conductor, database, periodic, agent,
-           fake_driver, libvirt, messaging_opts, message_security, nova_client]
+           fake_driver, libvirt, messaging_opts, message_security, nova_client,
+           api]
 
 
 def register_opts(conf, messaging=True):

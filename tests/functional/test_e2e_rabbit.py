@@ -154,19 +154,32 @@ def cluster(rabbitmq, tmp_path):
     c.stop_all()
 
 
-def _cli(c, *args):
+@pytest.fixture
+def api_url(cluster):
+    """The API (no Keystone) in front of the cluster's conductor: the
+    command reaches the conductor through it, without bus credentials."""
+    from nova_livemig.cmd import api as api_cmd
+    conf = api_cmd.build_conf(['--config-file', str(cluster.conductor_conf)])
+    conf.set_override('auth_strategy', 'noauth', 'api')
+    server = api_cmd.serve(api_cmd.make_application(conf), '127.0.0.1', 0)
+    yield f'http://127.0.0.1:{server.server_port}'
+    server.shutdown()
+    server.server_close()
+
+
+def _cli(url, *args):
     return subprocess.run(
-        [os.path.join(fixtures.BIN, 'nova-livemig'), '--config-file',
-         str(c.conductor_conf), *args], capture_output=True, text=True,
+        [os.path.join(fixtures.BIN, 'nova-livemig'), *args, '--api-url', url,
+         '--os-token', 'admin'], capture_output=True, text=True,
         timeout=180, check=False)
 
 
-def test_drain_through_the_cli(cluster):
-    made = _cli(cluster, 'plan', 'create', '--policy', 'drain', '--host',
+def test_drain_through_the_cli(cluster, api_url):
+    made = _cli(api_url, 'plan', 'create', '--policy', 'drain', '--host',
                 'h1', '--json')
     assert made.returncode == 0, made.stderr
     plan_id = json.loads(made.stdout)['id']
-    run = _cli(cluster, 'plan', 'execute', plan_id, '--interval', '0.3')
+    run = _cli(api_url, 'plan', 'execute', plan_id, '--interval', '0.3')
     assert run.returncode == 0, run.stdout + run.stderr
     assert 'steps done' in run.stdout and 'GiB left' in run.stdout
     assert '\x1b[' not in run.stdout  # plain text in a log

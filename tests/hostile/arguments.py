@@ -33,6 +33,22 @@ NOT_WHOLE = {'fraction': '1.5', 'exponent': '1e3'}
 NAMES = {'escape-sequence': 'v\x1b[2J\x1b[31m', 'newline': 'v\nforged',
          'megabyte': 'x' * MIB, 'lone-surrogate': 'v\udcff',
          'bidi-override': 'v\u202e1', 'empty': '', 'name-256': 'n' * 256}
+#: a password or token no error message may show
+SECRET = 's3cretPW'
+#: endpoints no --api-url takes (the password of the last is never shown)
+URLS = {'ftp-scheme': 'ftp://api:9599', 'file-scheme': 'file:///etc/passwd',
+        'javascript': 'javascript:alert(1)', 'no-host': 'http://',
+        'no-scheme': 'api:9599', 'port-99999': 'http://api:99999',
+        'port-0': 'http://api:0', 'escape-sequence': 'http://api\x1b[2J/',
+        'newline': 'http://api/\nX-Forged: 1', 'space': 'http://a pi/',
+        'megabyte': 'http://' + 'a' * MIB, 'empty': '',
+        'non-ascii': 'http://\u0430pi.example/',
+        'userinfo': f'http://admin:{SECRET}@api:9599/'}
+#: tokens no --os-token takes
+TOKENS = {'newline': f'{SECRET}\nX-Forged: 1',
+          'escape-sequence': f'{SECRET}\x1b[2J', 'space': f'{SECRET} 2',
+          'megabyte': SECRET * (MIB // len(SECRET)), 'empty': '',
+          'lone-surrogate': f'{SECRET}\udcff', 'non-ascii': f'{SECRET}\u00e9'}
 #: input paths no option reads (``{dir}`` is :func:`make_paths`'s)
 IN_PATHS = {'fifo': '{dir}/fifo', 'directory': '{dir}/folder',
             'dev-zero': '/dev/zero', 'link-to-dev-zero': '{dir}/zero',
@@ -79,6 +95,24 @@ TEMPLATES = [
      ['plan', 'create', '--policy', 'single', '--vm', 'VALUE'], '--vm',
      NAMES),
     ('migrate VM', ['migrate', 'VALUE'], 'VM', NAMES),
+    ('plan list --api-url', ['plan', 'list', '--api-url', 'VALUE'],
+     '--api-url', URLS),
+    ('migrate --api-url', ['migrate', 'v1', '--api-url', 'VALUE',
+                           '--os-token', 'admin'], '--api-url', URLS),
+    ('plan show --os-token',
+     ['plan', 'show', 'p1', '--api-url', 'http://api:9599', '--os-token',
+      'VALUE'], '--os-token', TOKENS),
+    ('plan list --os-token without --api-url',
+     ['plan', 'list', '--os-token', 'VALUE'], '--os-token',
+     {'plain': SECRET}),
+    ('plan list --os-cloud', ['plan', 'list', '--os-cloud', 'VALUE'],
+     '--os-cloud', NAMES),
+    ('plan list --os-region-name',
+     ['plan', 'list', '--os-region-name', 'VALUE'], '--os-region-name',
+     NAMES),
+    ('plan list --os-interface',
+     ['plan', 'list', '--os-interface', 'VALUE'], '--os-interface',
+     {'unknown': 'private', 'escape-sequence': 'public\x1b[2J'}),
     ('migrate --to', ['migrate', 'v1', '--to', 'VALUE'], '--to', NAMES),
     ('plan --policy', ['plan', '--snapshot', EXAMPLE, '--policy', 'VALUE'],
      '--policy', NAMES),

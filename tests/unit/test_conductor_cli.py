@@ -32,13 +32,16 @@ def step(state, left=None, **kw):
 
 
 class FakeApi:
+    """A plan's views in turn, for the progress rendering (the calls to
+    the real API are tested in tests/unit/test_cli_over_api.py)."""
+
     def __init__(self, views):
         self.views = list(views)
 
-    def show_plan(self, ctxt, plan_id):
+    def show_plan(self, plan_id):
         return self.views.pop(0) if len(self.views) > 1 else self.views[0]
 
-    def execute_plan(self, ctxt, plan_id):
+    def execute_plan(self, plan_id):
         return self.views[0]
 
 
@@ -80,7 +83,9 @@ def test_execute_follows_and_prints_the_placement():
     views = [view('executing', [step('running', GIB)], 0),
              view('completed', [step('completed', host='b')], 1)]
     args = types.SimpleNamespace(action='execute', plan_id='p', json=False,
-                                 no_wait=False, interval=0.01)
+                                 no_wait=False, interval=0.01, api_url=None,
+                                 os_token=None, os_cloud=None,
+                                 os_region_name=None)
     out = io.StringIO()
     assert control.run_plan(args, None, FakeApi(views), out) == 0
     assert 'v1               b' in out.getvalue()
@@ -126,7 +131,8 @@ def test_conductor_db_sync_and_bad_config(tmp_path, capsys):
     good.write_text(f'[database]\nconnection = sqlite:///{tmp_path}/x.db\n')
     status = conductor_cmd.main(['--config-file', str(good), '--db-sync'])
     assert status == 0, capsys.readouterr().err
-    assert 'revision 0003' in capsys.readouterr().out
+    from nova_livemig.db import migration
+    assert f'revision {migration.head()}' in capsys.readouterr().out
     bad = tmp_path / 'bad.conf'
     bad.write_text('[conductor]\nreport_max_age_s = -3\n')
     assert conductor_cmd.main(['--config-file', str(bad)]) == 2

@@ -179,7 +179,7 @@ def test_cli_over_in_process_rpc(tmp_path):
         ep.report_measurements({}, report('a', [dict(cf.vm('v1'),
                                                      host='a')], at=now))
         ep.report_measurements({}, report('b', [], at=now))
-        api = control.conductor_api(conf, transport)
+        api = control.BusPlans(control.conductor_api(conf, transport))
         out = io.StringIO()
         args = types.SimpleNamespace(
             action='create', plan_id=None, policy='drain', vm=[],

@@ -19,6 +19,7 @@ from nova_livemig.agent import manager as agent_mod
 from nova_livemig.cmd import agent as agent_cmd
 from nova_livemig.cmd import cli
 from nova_livemig.cmd import conductor as conductor_cmd
+from nova_livemig.cmd import connection
 from nova_livemig.cmd import control
 from tests import fixtures
 from tests.hostile import arguments
@@ -52,7 +53,7 @@ def no_conductor(monkeypatch):
     def contacted(*args, **kwargs):
         raise AssertionError('the conductor was contacted')
     monkeypatch.setattr(control, 'conductor_api', contacted)
-    monkeypatch.setattr(cli, 'check_transport', contacted)
+    monkeypatch.setattr(connection, 'make_client', contacted)
 
 
 def assert_refused(status, out, err, argument):
@@ -79,6 +80,7 @@ def test_a_hostile_argument_is_refused_naming_it(case, folder, capsys,
         status = exit_.code
     out, err = capsys.readouterr()
     assert_refused(status, out, err, case.argument)
+    assert arguments.SECRET not in err
 
 
 def _run(argv, config=None):

@@ -68,8 +68,14 @@ def _db_cases():
     for url in (BAD_MQ, UNKNOWN_MQ):
         yield ('nova-livemig-conductor', [], sql_ok, url, 'transport_url')
         yield ('nova-livemig-agent', [], sql_ok, url, 'transport_url')
-        for args in (['plan', 'list'], ['migrate', 'vm1', '--to', 'b']):
-            yield ('nova-livemig', args, sql_ok, url, 'transport_url')
+    # nova-livemig reaches the conductor through the API: an endpoint
+    # and a token are the secrets it is given
+    yield ('nova-livemig', ['plan', 'list', '--api-url',
+                            f'http://livemig:{MQ_SECRET}@api.invalid/'],
+           sql_ok, 'fake://', '--api-url')
+    yield ('nova-livemig', ['plan', 'list', '--api-url', 'http://127.0.0.1:9',
+                            '--os-token', MQ_SECRET], sql_ok, 'fake://',
+           'cannot reach the API')
 
 
 @pytest.mark.parametrize('script, args, connection, url, field',
